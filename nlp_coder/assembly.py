@@ -1,0 +1,430 @@
+"""Coding rules: turn ranked candidates per procedure mention into the sequenced code set.
+
+Implements the rule families of docs/opcs4-rules.md as data-driven steps: approach and method
+Y codes (not when the primary title already says them), Y53 image control, Y79 access, conversion
+codes, Z site codes when the primary does not name the site, Z94 laterality (required / forbidden /
+bilateral, once per site, last), companion codes, incompatible Y pairs, absorption of diagnostic
+procedures and biopsies, and sequencing (Y/Z never first).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .code_index import Candidate
+from .features import implied_closure
+from .mentions import Analysis, Hit, Mention
+from .results import (Alternative, Choice, CodeAssignment, CodingResult, Evidence, Question)
+from .scoring import PrimaryFeatures
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+ROLE_ORDER = {"primary": 0, "other": 1, "method": 2, "site": 3, "laterality": 4}
+SIDE_IDS = {"laterality.right": "right", "laterality.left": "left",
+            "laterality.bilateral": "bilateral", "laterality.unilateral": "unilateral"}
+MODALITY_CHOICES = ["modality.fluoroscopy", "modality.ultrasound", "modality.ct", "modality.mri"]
+
+
+@dataclass
+class Group:
+    mention: Mention
+    candidates: list[Candidate]
+    features: dict[str, float]
+    codes: list[CodeAssignment] = field(default_factory=list)
+    provenance: dict[str, Hit] = field(default_factory=dict)
+
+    @property
+    def top(self) -> Candidate:
+        return self.candidates[0]
+
+
+def _matches(code: str, prefixes: list[str]) -> bool:
+    return any(code.startswith(p) for p in prefixes)
+
+
+class Assembler:
+    def __init__(self, engine: "Engine"):
+        self.e = engine
+        self.lex = engine.lex
+        self.successors = {s.code: s for s in self.lex.successors}
+
+    # ------------------------------------------------------------ code validity
+    def usable_code(self, code: str) -> str | None:
+        """The code itself when active in the release, else an active successor, else None."""
+        if self.e.is_active(code):
+            return code
+        rule = self.successors.get(code)
+        if rule and rule.relation == "retired":
+            for s in rule.successors:
+                if self.e.is_active(s):
+                    return s
+        return None
+
+    def laterality_rule(self, code: str) -> str | None:
+        verdict = None
+        for r in self.lex.laterality_rules:
+            if _matches(code, r.scope) and not _matches(code, r.except_):
+                if r.laterality == "forbidden":
+                    return "forbidden"
+                verdict = "required"
+        return verdict
+
+    # ------------------------------------------------------------ main entry
+    def assemble(self, groups: list[Group], analysis: Analysis, note_length: int) -> CodingResult:
+        e = self.e
+        warnings: list[str] = []
+        if e.bundled:
+            warnings.append("No OPCS-4 classification imported: coding with the bundled lexicons' "
+                            f"{len(e.index.entries)} codes only. Import your release with "
+                            "'nlp-coder opcs import FILE' to make every code reachable.")
+        for g in groups:
+            g.provenance = self._provenance(g.mention)
+        groups = self._dedupe(groups)
+        groups = self._absorb(groups)
+        groups.sort(key=lambda g: (self._is_diagnostic(g), 0))
+        questions: list[Question] = []
+        alternatives: list[Alternative] = []
+        for gi, g in enumerate(groups):
+            self._build_group(gi, g, analysis, note_length, questions, alternatives)
+        codes = self._merge_laterality(groups)
+        codes = self._check_incompatible(codes, warnings)
+        codes = self._sequence(codes)
+        for m in analysis.not_performed:
+            pass
+        needs_review = any(c.needs_review for c in codes) or any(
+            q.facet in ("laterality", "stage") for q in questions)
+        not_coded = [{"text": m.anchor.text, "start": m.anchor.start, "end": m.anchor.end,
+                      "context": sorted(m.context)} for m in analysis.not_performed]
+        result = CodingResult(e.classification_info(), codes, alternatives, questions, warnings,
+                              needs_review=needs_review, nothing_codable=not codes,
+                              lexicon_version=self.lex.version, not_coded=not_coded)
+        if not codes:
+            if analysis.not_performed:
+                why = ", ".join(f"'{m.anchor.text}' ({'/'.join(sorted(m.context))})"
+                                for m in analysis.not_performed[:5])
+                warnings.append(f"Nothing codable: procedures are mentioned but not performed: {why}.")
+            else:
+                warnings.append("Nothing codable: no performed procedure was recognised in the note.")
+        return result
+
+    # ------------------------------------------------------------ grouping rules
+    def _provenance(self, m: Mention) -> dict[str, Hit]:
+        prov: dict[str, Hit] = {}
+        for h in m.hits():
+            prov.setdefault(h.id, h)
+        for h in m.hits():
+            for i in implied_closure(self.lex, [h.id]):
+                prov.setdefault(i, h)
+        return prov
+
+    def _dedupe(self, groups: list[Group]) -> list[Group]:
+        kept: list[Group] = []
+        for g in groups:
+            same = next((k for k in kept if k.top.code[:3] == g.top.code[:3]), None)
+            if same is None:
+                kept.append(g)
+            elif g.top.score > same.top.score:
+                kept[kept.index(same)] = g
+        return kept
+
+    def _actions(self, g: Group) -> set[str]:
+        return {f for f, w in g.features.items() if f.startswith("action.") and w >= 0.85}
+
+    def _sites(self, g: Group) -> set[str]:
+        return {f for f, w in g.features.items() if f.startswith("site.") and w >= 0.85}
+
+    def _absorb(self, groups: list[Group]) -> list[Group]:
+        drop: set[int] = set()
+        for rule in self.lex.absorption:
+            for i, a in enumerate(groups):
+                if i in drop or not (self._actions(a) & set(rule.absorbed)):
+                    continue
+                for j, b in enumerate(groups):
+                    if i == j or j in drop or not (self._actions(b) & set(rule.by)):
+                        continue
+                    if self._actions(b) & set(rule.absorbed) and not (self._actions(a) - set(rule.absorbed)):
+                        pass
+                    if rule.same_site and not (self._sites(a) & self._sites(b)):
+                        continue
+                    if self._actions(a) <= self._actions(b):
+                        continue
+                    drop.add(i)
+                    break
+        return [g for i, g in enumerate(groups) if i not in drop]
+
+    def _is_diagnostic(self, g: Group) -> bool:
+        title = self.e.title(g.top.code).lower()
+        return "diagnostic" in title or "biopsy" in title or "qualifier.diagnostic" in g.features
+
+    # ------------------------------------------------------------ one group
+    def _evidence(self, hits: list[Hit], note_length: int) -> list[Evidence]:
+        out, seen = [], set()
+        for h in sorted(hits, key=lambda h: h.start):
+            if (h.start, h.end) in seen:
+                continue
+            seen.add((h.start, h.end))
+            kind = "procedure" if h.kind == "procedure" else h.kind
+            out.append(Evidence(h.start, h.end, h.text, kind, h.id,
+                                "answer" if h.start >= note_length else "note"))
+        return out
+
+    def _title_feats(self, code: str) -> set[str]:
+        idx = self.e.index
+        i = idx.pos.get(code)
+        if i is None:
+            return set()
+        e = idx.entries[i]
+        return set(idx.title_feats[i]) | set(idx.cat_feats.get(e.category, frozenset()))
+
+    def _says(self, concept_id: str, title_feats: set[str]) -> bool:
+        """Does the code title already express this concept (or a narrower/broader form of it)?"""
+        if concept_id in title_feats:
+            return True
+        lex = self.lex
+        if any(concept_id in lex.ancestors(f) for f in title_feats):
+            return True
+        if any(a in title_feats for a in lex.ancestors(concept_id)):
+            return True
+        c = lex.concepts.get(concept_id)
+        return bool(c and any(r in title_feats for r in c.related))
+
+    def _inherit(self, g: Group, gi: int, analysis: Analysis) -> dict[str, list[Hit]]:
+        """Approach/imaging/access/side hits for a group: its own, else the note's performed ones."""
+        own: dict[str, list[Hit]] = {}
+        for h in g.mention.hits():
+            if h.kind in ("approach", "modality", "access", "laterality") and h.performed:
+                own.setdefault(h.kind, []).append(h)
+        docmods: dict[str, list[Hit]] = {}
+        for h in analysis.doc_modifiers:
+            docmods.setdefault(h.kind, []).append(h)
+        for kind in ("approach", "modality", "access", "laterality"):
+            if kind in own or kind not in docmods:
+                continue
+            if kind == "laterality" or gi == 0:
+                sides = {SIDE_IDS.get(h.id) for h in docmods[kind]} if kind == "laterality" else set()
+                if kind == "laterality" and len(sides - {None}) > 1:
+                    answers = [h for h in docmods[kind] if h.section == "answer"]
+                    if not answers:
+                        continue  # both sides appear in the note: do not guess which applies
+                    docmods[kind] = answers
+                own[kind] = docmods[kind]
+                g.mention.inherited.extend(docmods[kind])
+        return own
+
+    def _build_group(self, gi: int, g: Group, analysis: Analysis, note_length: int,
+                     questions: list[Question], alternatives: list[Alternative]) -> None:
+        e, scorer, lex = self.e, self.e.scorer, self.lex
+        m = g.mention
+        top = g.top
+        ctx = m.context
+        nxt = next((c for c in g.candidates[1:] if c.code != top.code), None)
+        margin = top.score - (nxt.score if nxt else 0.0)
+        title = e.title(top.code)
+        tl = title.lower()
+        local_hits = [h for h in m.hits() if h.kind in ("action", "site", "device", "qualifier", "procedure")
+                      and h not in m.inherited]
+        pf = PrimaryFeatures(
+            score=top.score, margin=margin, index_hit=top.via != "facets",
+            fuzzy=any(h.fuzzy for h in local_hits),
+            nec_or_unspecified=tl.endswith(" nec") or " nec " in tl or tl.startswith(("other specified", "unspecified")),
+            uncertain="uncertain" in ctx, abandoned="abandoned" in ctx, bundled_only=e.bundled)
+        conf = scorer.primary_confidence(pf)
+        flags = [c for c in ("abandoned", "uncertain") if c in ctx]
+        rule = f"lexicon:{top.via}" if top.via != "facets" else "facets:" + ",".join(sorted(top.matched)[:6])
+        primary = CodeAssignment(top.code, title, "primary", gi, conf,
+                                 self._evidence(local_hits, note_length), rule,
+                                 needs_review=scorer.needs_review(conf) or bool(flags), flags=flags)
+        codes = [primary]
+        tf = self._title_feats(top.code)
+        # Codes that always accompany a named procedure (phaco -> C75.1 + C71.2).
+        if top.via.startswith("proc."):
+            for extra in lex.procedures[top.via].codes[1:]:
+                code = self.usable_code(extra)
+                if code:
+                    codes.append(self._sub(code, "other", gi, "local", conf, [m.anchor], note_length,
+                                           f"lexicon:{top.via}"))
+        own = self._inherit(g, gi, analysis)
+        prov = g.provenance
+        inherited_ids = {id(h) for h in m.inherited}
+
+        def basis(h: Hit) -> str:
+            return "inherited" if id(h) in inherited_ids else "local"
+
+        # Approach (Y74-Y76, Y49/Y50, robotic) or conversion (Y71.4/Y71.5/Y72.x).
+        approach_ids = [f for f, w in g.features.items() if f.startswith("approach.") and w >= 0.85]
+        for h in own.get("approach", []):
+            if h.id not in approach_ids:
+                approach_ids.append(h.id)
+        converted = "converted" in ctx or analysis.converted
+        best_app = None
+        for aid in sorted(approach_ids, key=lambda a: -len(lex.ancestors(a))):
+            c = lex.concepts.get(aid)
+            if c is None or not (c.code or (converted and c.converted_code)):
+                continue
+            if converted and c.converted_code:
+                best_app = (c, c.converted_code, "converted")
+                break
+            if not self._says(aid, tf):
+                best_app = (c, c.code, "local")
+                break
+            break  # the most specific approach is already in the title
+        if best_app:
+            c, code, kind = best_app
+            code = self.usable_code(code) if code else None
+            h = prov.get(c.id) or next((x for x in own.get("approach", []) if x.id == c.id), m.anchor)
+            if code:
+                codes.append(self._sub(code, "method", gi, kind if kind == "converted" else basis(h),
+                                       conf, [h], note_length, f"approach:{c.id}"))
+        # Methods and energies with their own Y code (laser, radiofrequency, ...).
+        for f, w in g.features.items():
+            c = lex.concepts.get(f)
+            if c and c.kind == "device" and c.code and w >= 0.85 and not self._says(f, tf):
+                code = self.usable_code(c.code)
+                if code and not any(x.code == code for x in codes):
+                    codes.append(self._sub(code, "method", gi, "local", conf, [prov.get(f, m.anchor)],
+                                           note_length, f"method:{f}"))
+        # Y53 image control.
+        mod_hits = own.get("modality", [])
+        mod_ids = {h.id for h in mod_hits} | {f for f, w in g.features.items()
+                                              if f.startswith("modality.") and w >= 0.85}
+        if top.code[0] != "U":
+            specific = [i for i in mod_ids if i != "modality.image_guided"]
+            for mid in sorted(specific or mod_ids):
+                c = lex.concepts.get(mid)
+                if not c or not c.code or self._says(mid, tf):
+                    continue
+                code = self.usable_code(c.code)
+                if not code or any(x.code == code for x in codes):
+                    continue
+                h = next((x for x in mod_hits if x.id == mid), prov.get(mid, m.anchor))
+                kind = "unspecified_modality" if mid == "modality.image_guided" else basis(h)
+                codes.append(self._sub(code, "method", gi, kind, conf, [h], note_length, f"modality:{mid}"))
+                if mid == "modality.image_guided":
+                    questions.append(Question(
+                        f"modality-{gi}", f"Image guidance stated without modality: {code} used. "
+                        "Which imaging was it?", "modality", gi,
+                        [Choice(lex.concepts[x].terms[0], [lex.concepts[x].code or ""])
+                         for x in MODALITY_CHOICES if x in lex.concepts]))
+        # Y79 arterial access, for transluminal work.
+        transluminal = any(self._says(a, tf) for a in ("approach.transluminal",) if a in lex.concepts) \
+            or any(a in ("approach.transluminal", "approach.percutaneous_transluminal") for a in approach_ids) \
+            or top.code[0] in "KL"
+        if transluminal:
+            for h in own.get("access", []):
+                c = lex.concepts.get(h.id)
+                code = self.usable_code(c.code) if c and c.code else None
+                if code and not any(x.code == code for x in codes):
+                    codes.append(self._sub(code, "method", gi, basis(h), conf, [h], note_length,
+                                           f"access:{h.id}"))
+        # Z site code when the primary does not name the site.
+        site_hits = [h for h in m.facets if h.kind == "site" and h.performed]
+        site_hits.sort(key=lambda h: -len(lex.ancestors(h.id)))
+        for h in site_hits[:1]:
+            # The nearest site code on the way up (a sub-site may have none of its own).
+            chain = [h.id, *lex.ancestors(h.id)]
+            zc = next((lex.concepts[s] for s in chain if s in lex.concepts and lex.concepts[s].z_code), None)
+            if zc is None or any(self._names_site(s, tf) for s in chain[: chain.index(zc.id) + 1]):
+                continue
+            code = self.usable_code(zc.z_code or "")
+            if code and not any(x.code == code for x in codes):
+                codes.append(self._sub(code, "site", gi, "local", conf, [h], note_length, f"site:{h.id}"))
+        # Z94 laterality.
+        verdict = self.laterality_rule(top.code)
+        side_hits = own.get("laterality", [])
+        sides = {SIDE_IDS[h.id] for h in side_hits if h.id in SIDE_IDS}
+        side = "bilateral" if "bilateral" in sides or {"left", "right"} <= sides else (
+            next(iter(sides)) if len(sides) == 1 else None)
+        paired = any(lex.concepts[s].paired for s in self._sites(g) if s in lex.concepts) or any(
+            lex.concepts[f].paired for f in tf if f.startswith("site.") and f in lex.concepts)
+        in_title = any(f.startswith("laterality.") for f in tf)
+        if side and verdict != "forbidden" and (verdict == "required" or paired) and not in_title:
+            lat_id = f"laterality.{side}"
+            c = lex.concepts.get(lat_id)
+            code = self.usable_code(c.code) if c and c.code else None
+            if code:
+                codes.append(self._sub(code, "laterality", gi, basis(side_hits[0]), conf, side_hits,
+                                       note_length, f"laterality:{lat_id}"))
+        elif verdict == "required" and not side and not in_title:
+            primary.needs_review = True
+            primary.flags.append("laterality_missing")
+            choices = [Choice(s, [lex.concepts[f"laterality.{s}"].code or ""])
+                       for s in ("right", "left", "bilateral") if f"laterality.{s}" in lex.concepts]
+            questions.append(Question(f"laterality-{gi}", f"Laterality required for {top.code} but not "
+                                      "stated: which side?", "laterality", gi, choices))
+        # Companion codes (C75.1 -> lens extraction).
+        for comp in lex.companions:
+            if top.code == comp.code and not any(_matches(x.code, comp.requires_one_of) for x in codes):
+                code = self.usable_code(comp.default)
+                if code:
+                    sub = self._sub(code, "other", gi, "companion_default", conf, [m.anchor],
+                                    note_length, f"rule:{comp.id}")
+                    sub.needs_review = True
+                    codes.append(sub)
+                    questions.append(Question(f"companion-{gi}", f"{top.code} is followed by a code for "
+                                              f"{', '.join(comp.requires_one_of)}; {code} assumed. Correct?",
+                                              "companion", gi))
+        if "abandoned" in ctx:
+            questions.append(Question(f"stage-{gi}", f"The procedure ({m.anchor.text}) is described as "
+                                      "abandoned or failed: coded to the stage reached; please confirm "
+                                      "how far it went.", "stage", gi))
+        # Alternatives and a question when the top two are close.
+        n_alt = int(lex.scoring["alternatives_per_group"])
+        alts = [c for c in g.candidates[1:] if c.code != top.code][:n_alt]
+        for rank, c in enumerate(alts):
+            af = PrimaryFeatures(c.score, c.score - top.score, c.via != "facets", pf.fuzzy, False,
+                                 pf.uncertain, pf.abandoned, e.bundled)
+            alternatives.append(Alternative(c.code, e.title(c.code), gi,
+                                            scorer.primary_confidence(af), top.code))
+        if alts and margin < float(lex.scoring["question_margin"]):
+            questions.append(Question(f"choice-{gi}", f"{top.code} ({title}) or {alts[0].code} "
+                                      f"({e.title(alts[0].code)})?", "code", gi,
+                                      [Choice(e.title(x.code), [x.code]) for x in [top, alts[0]]]))
+            primary.needs_review = True
+        g.codes = codes
+
+    def _names_site(self, site_id: str, tf: set[str]) -> bool:
+        if site_id in tf:
+            return True
+        return any(site_id in self.lex.ancestors(f) for f in tf if f.startswith("site."))
+
+    def _sub(self, code: str, role: str, group: int, kind: str, primary_conf: float,
+             hits: list[Hit], note_length: int, rule: str) -> CodeAssignment:
+        conf = self.e.scorer.subsidiary_confidence(kind, primary_conf)
+        return CodeAssignment(code, self.e.title(code), role, group, conf,
+                              self._evidence(hits, note_length), rule,
+                              needs_review=self.e.scorer.needs_review(conf))
+
+    # ------------------------------------------------------------ whole-set rules
+    def _merge_laterality(self, groups: list[Group]) -> list[CodeAssignment]:
+        """One Z94 per site: drop a Z94 repeated by a later group on the same chapter."""
+        codes: list[CodeAssignment] = []
+        for gi, g in enumerate(groups):
+            for c in g.codes:
+                if c.role == "laterality" and any(
+                        later.codes and later.codes[0].code[0] == g.codes[0].code[0] and
+                        any(x.code == c.code for x in later.codes) for later in groups[gi + 1:]):
+                    continue
+                codes.append(c)
+        return codes
+
+    def _check_incompatible(self, codes: list[CodeAssignment], warnings: list[str]) -> list[CodeAssignment]:
+        out = list(codes)
+        for r in self.lex.incompatible:
+            bs = [r.b] if isinstance(r.b, str) else r.b
+            has_a = [c for c in out if c.code.startswith(r.a)]
+            has_b = [c for c in out if _matches(c.code, bs) and c not in has_a]
+            if has_a and has_b:
+                weaker = min(has_a + has_b, key=lambda c: c.confidence)
+                out.remove(weaker)
+                warnings.append(f"{weaker.code} dropped: cannot be combined with "
+                                f"{(has_b if weaker in has_a else has_a)[0].code} ({r.id}: {r.source}).")
+        return out
+
+    def _sequence(self, codes: list[CodeAssignment]) -> list[CodeAssignment]:
+        """Group order, then primary, other, method, site, laterality; Y/Z never first."""
+        ordered = sorted(codes, key=lambda c: (c.group, ROLE_ORDER.get(c.role, 5)))
+        first = next((i for i, c in enumerate(ordered) if c.code[0] not in "YZ"), None)
+        if first:  # never leave a Y or Z code in first place
+            ordered.insert(0, ordered.pop(first))
+        return ordered

@@ -1,0 +1,244 @@
+"""The ``nlp-coder`` command line (Typer)."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import classification as clsmod
+from .lexicons import LexiconError
+from .paths import data_home
+from .textio import InputError, decode_note
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Propose sequenced OPCS-4 codes for free-text operation notes.")
+opcs_app = typer.Typer(no_args_is_help=True, help="Import and browse the OPCS-4 classification.")
+app.add_typer(opcs_app, name="opcs")
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(msg: str, code: int = 2) -> "typer.Exit":
+    err.print(Text("error: ", style="bold red") + Text(msg))
+    return typer.Exit(code)
+
+
+def _engine(lexicons: Optional[Path]):  # type: ignore[no-untyped-def]
+    from .engine import Engine
+    try:
+        return Engine.load(lexicons)
+    except LexiconError as exc:
+        raise _fail(str(exc)) from None
+    except clsmod.ClassificationError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def code(
+    text: Optional[str] = typer.Argument(None, help="The note text, or '-' to read stdin."),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="Read the note from a file."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    answer: list[str] = typer.Option([], "--answer", "-a", help="A coder answer to a question (repeatable)."),
+    lexicons: Optional[Path] = typer.Option(None, "--lexicons", help="Lexicon folder to use."),
+) -> None:
+    """Code one op note and print the codes in submission order."""
+    sources = sum(x is not None for x in (text, file))
+    if sources != 1:
+        raise _fail("give the note as TEXT, '-' (stdin) or --file PATH (exactly one)")
+    try:
+        if file is not None:
+            try:
+                data = file.read_bytes()
+            except OSError as exc:
+                raise InputError(f"{file}: cannot read ({exc.strerror})") from None
+            note = decode_note(data, str(file))
+        elif text == "-":
+            note = decode_note(sys.stdin.buffer.read(), "stdin")
+        else:
+            note = text or ""
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+    engine = _engine(lexicons)
+    result = engine.code(note, answers=answer)
+    if as_json:
+        sys.stdout.write(result.to_json() + "\n")
+        return
+    _print_result(result)
+
+
+def _print_result(result) -> None:  # type: ignore[no-untyped-def]
+    info = result.classification
+    table = Table(title=f"{info['name']} {info['version']}" + (f" ({info['source']})" if "source" in info else ""))
+    for col in ("#", "group", "role", "code", "title", "confidence", "evidence"):
+        table.add_column(col)
+    for i, c in enumerate(result.codes, start=1):
+        ev = "; ".join(e.text for e in c.evidence)
+        flag = " ⚑" if c.needs_review else ""
+        table.add_row(str(i), str(c.group), c.role, Text(c.code + flag), Text(c.title),
+                      f"{c.confidence:.2f}", Text(ev))
+    out.print(table)
+    for a in result.alternatives:
+        out.print(Text(f"  alternative for {a.replaces}: {a.code} {a.title} ({a.confidence:.2f})"))
+    for q in result.questions:
+        choices = ", ".join(f"{c.answer} -> {' '.join(c.codes)}" for c in q.choices)
+        out.print(Text(f"? {q.text}" + (f" [{choices}]" if choices else ""), style="yellow"))
+    for w in result.warnings:
+        out.print(Text(f"! {w}", style="red" if result.nothing_codable else "dim"))
+    if result.needs_review:
+        out.print(Text("Needs review.", style="bold yellow"))
+
+
+@opcs_app.command("import")
+def opcs_import(
+    path: Path = typer.Argument(..., help="CodesAndTitles XML, its tab-separated text, or the normalised TSV."),
+    release: Optional[str] = typer.Option(None, "--release", help="Release number, e.g. 4.11, when the file name does not say."),
+    lexicons: Optional[Path] = typer.Option(None, "--lexicons", help="Lexicon folder to compile with."),
+) -> None:
+    """Import an OPCS-4 release and compile its index into the user data folder."""
+    from .code_index import index_cache_path, save_index
+    from .engine import compile_index
+    from .lexicons import load_lexicons
+    try:
+        cls = clsmod.parse_release(path, version=release)
+        lex = load_lexicons(lexicons)
+        index = compile_index(lex, cls)
+        home = data_home()
+        save_index(index, index_cache_path(home, lex, cls))
+        target = clsmod.save(cls, home)
+    except (clsmod.ClassificationError, LexiconError) as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"cannot write to {data_home()} ({exc.strerror}); set NLP_CODER_HOME") from None
+    n_active = len(cls.active_codes())
+    out.print(f"Imported OPCS-{cls.version} from {path.name}: {len(cls.codes)} codes "
+              f"({n_active} active, {len(cls.codes) - n_active} retired) into {target}")
+    if cls.version == "unknown":
+        out.print("[yellow]Release number not found in the file name; pass --release 4.11 to record it.[/]")
+
+
+def _release_or_fail() -> clsmod.Classification:
+    try:
+        cls = clsmod.load()
+    except clsmod.ClassificationError as exc:
+        raise _fail(str(exc)) from None
+    if cls is None:
+        raise _fail("no classification imported yet: run 'nlp-coder opcs import FILE' first")
+    return cls
+
+
+@opcs_app.command("show")
+def opcs_show(code: str = typer.Argument(..., help="A code such as K35.5 or K355, or a category K35.")) -> None:
+    """Show a code of the imported release."""
+    cls = _release_or_fail()
+    e = cls.get(code)
+    if e is None:
+        raise _fail(f"{code!r} is not in OPCS-{cls.version}", code=1)
+    status = "active" if e.active else "RETIRED (not usable)"
+    out.print(Text(f"{e.code}  {e.title}\n  category {e.category}: {e.category_title}\n  {status} in OPCS-{cls.version}"))
+    if len(e.code) == 3:
+        for c in sorted(x for x in cls.codes if x.startswith(e.code)):
+            ce = cls.codes[c]
+            out.print(Text(f"  {ce.code}  {ce.title}" + ("" if ce.active else "  (retired)")))
+
+
+@opcs_app.command("search")
+def opcs_search(query: str = typer.Argument(...), limit: int = typer.Option(10, "--limit", "-n"),
+                as_json: bool = typer.Option(False, "--json")) -> None:
+    """Fuzzy search over the imported release's active codes."""
+    _release_or_fail()
+    engine = _engine(None)
+    hits = engine.search(query, limit=limit)
+    if as_json:
+        sys.stdout.write(json.dumps([{"code": e.code, "title": e.title, "score": s} for e, s in hits]) + "\n")
+        return
+    for e, s in hits:
+        out.print(Text(f"{e.code}  {e.title}  ({s:.0f})"))
+
+
+@opcs_app.command("status")
+def opcs_status() -> None:
+    """Which release is imported, and where it is stored."""
+    cls = clsmod.load()
+    if cls is None:
+        out.print(f"No classification imported (data folder {data_home()}). "
+                  "Run 'nlp-coder opcs import FILE'.")
+        return
+    out.print(f"OPCS-{cls.version} from {cls.source}: {len(cls.active_codes())} active codes; "
+              f"stored in {clsmod.store_path()}")
+
+
+@app.command("eval")
+def evaluate(
+    cases: Path = typer.Argument(..., help="Cases TSV (the dev_cases.tsv format)."),
+    misses: Path = typer.Option(Path("eval_misses.tsv"), "--misses", help="Where to write per-case misses."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write a reliability diagram PNG here."),
+    as_json: bool = typer.Option(False, "--json"),
+    lexicons: Optional[Path] = typer.Option(None, "--lexicons"),
+) -> None:
+    """Score the engine on reference cases: strict and version-drift-aware figures."""
+    from . import evaluation as ev
+    try:
+        case_list = ev.read_cases(cases)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise _fail(str(exc)) from None
+    engine = _engine(lexicons)
+    outcomes = ev.run(engine, case_list)
+    summary = ev.summarise(outcomes)
+    n_miss = ev.write_misses(outcomes, misses)
+    summary["misses_file"] = str(misses)
+    summary["classification"] = engine.classification_info()
+    if plot:
+        try:
+            ev.reliability_plot(outcomes, plot)
+            summary["plot"] = str(plot)
+        except ImportError:
+            err.print("matplotlib is not installed: pip install 'nlp-coder[plot]' for --plot")
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        return
+    info = summary["classification"]
+    out.print(f"{summary['cases']} cases, {info['name']} {info['version']}")
+    t = Table()
+    t.add_column("metric")
+    t.add_column("strict")
+    t.add_column("drift-aware")
+    for key, label in [("primary_category", "primary category (3 char)"),
+                       ("primary_exact", "primary exact (4 char)"),
+                       ("unflagged_primary_category", "  ... category, not flagged"),
+                       ("unflagged_primary_exact", "  ... exact, not flagged"),
+                       ("precision", "code-set precision"), ("recall", "code-set recall"),
+                       ("f1", "code-set F1")]:
+        t.add_row(label, f"{summary['strict'][key]:.3f}", f"{summary['drift'][key]:.3f}")
+    out.print(t)
+    out.print(f"coverage (not flagged for review): {summary['coverage']:.3f}")
+    out.print(f"expected calibration error: {summary['ece']:.3f}")
+    out.print(f"{n_miss} cases with misses written to {misses}")
+    out.print("strict = reference codes as written; drift-aware = also accepts successors and more "
+              "specific siblings recorded in lexicons/rules/successors.jsonl")
+
+
+@app.command("lexicons")
+def lexicons_check(path: Optional[Path] = typer.Argument(None)) -> None:
+    """Validate the lexicon files."""
+    from .lexicon_check import main as check
+    raise typer.Exit(check([str(path)] if path else []))
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""The coding engine's public API: ``Engine.load()`` then ``engine.code(text)``.
+
+One path for every caller (CLI, TUI, batch, Spark): text -> spaCy Doc with concept spans and their
+context -> procedure mentions -> candidate codes from the facet index -> coding rules (assembly)
+-> confidence -> plain result records.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.utils import default_process
+
+from . import classification as clsmod
+from .assembly import Assembler, Group
+from .classification import Classification, CodeEntry
+from .code_index import Candidate, CodeIndex, index_cache_path, load_index, save_index
+from .context import ContextFinder
+from .features import mention_features
+from .lexicons import Lexicons, load_lexicons
+from .mentions import ANSWER, Analysis, Mention, analyse
+from .paths import data_home
+from .pipeline import PROCEDURE_LABEL, build_pipeline
+from .results import CodingResult, ConceptMention
+from .scoring import Scorer
+from .sections import SectionFinder, SectionIndex, SectionSpan
+
+log = logging.getLogger("nlp_coder")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+ANSWER_HEADER = "Coder answer:"
+CORE_KINDS = frozenset({"action", "site", "device", "qualifier", PROCEDURE_LABEL})
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    version: str
+    imported: bool
+
+
+class Engine:
+    """Codes op notes against one classification release with one set of lexicons."""
+
+    def __init__(self, lex: Lexicons, cls: Classification | None, index: CodeIndex,
+                 bundled: bool):
+        self.lex = lex
+        self.cls = cls
+        self.index = index
+        self.bundled = bundled
+        self.release = Release("OPCS-4", cls.version if cls else "4.11", not bundled)
+        self.nlp = build_pipeline(lex, known_words=index.words)
+        self.sections = SectionFinder(lex.sections)
+        self.context = ContextFinder(self.nlp, lex.triggers, lex.terminators)
+        self.scorer = Scorer(lex.scoring)
+        self.assembler = Assembler(self)
+        self._search_choices: dict[str, str] | None = None
+
+    # ----------------------------------------------------------------- loading
+    @classmethod
+    def load(cls, lexicon_path: str | Path | None = None, home: str | Path | None = None,
+             use_classification: bool = True) -> "Engine":
+        """Load lexicons and the imported classification (or fall back to the bundled default)."""
+        lex = load_lexicons(lexicon_path)
+        home_p = Path(home) if home else data_home()
+        release = clsmod.load(home_p) if use_classification else None
+        if release is None:
+            entries, cats = bundled_entries(lex)
+            nlp = build_pipeline(lex, fuzzy=False)
+            return cls(lex, None, CodeIndex.build(nlp, lex, entries, cats), bundled=True)
+        path = index_cache_path(home_p, lex, release)
+        index = load_index(path)
+        if index is None:
+            index = compile_index(lex, release)
+            try:
+                save_index(index, path)
+            except OSError as exc:  # a read-only home still codes, just compiles each time
+                log.warning("could not cache the compiled index (%s)", exc.strerror)
+        return cls(lex, release, index, bundled=False)
+
+    # ----------------------------------------------------------------- lookup
+    def lookup(self, code: str) -> CodeEntry | None:
+        """A code or category of the release in use (retired ones included, marked inactive)."""
+        norm = clsmod.normalise_code(code)
+        if norm is None:
+            return None
+        if self.cls is not None:
+            return self.cls.get(norm)
+        i = self.index.pos.get(norm)
+        return self.index.entries[i] if i is not None else None
+
+    def title(self, code: str) -> str:
+        e = self.lookup(code)
+        return e.title if e else ""
+
+    def is_active(self, code: str) -> bool:
+        e = self.lookup(code)
+        return bool(e and e.active and len(e.code) == 5)
+
+    def search(self, query: str, limit: int = 10) -> list[tuple[CodeEntry, float]]:
+        """Fuzzy search over active code titles (and codes), best first."""
+        q = query.strip()
+        if not q:
+            return []
+        norm = clsmod.normalise_code(q)
+        if norm and self.lookup(norm):
+            hit = self.lookup(norm)
+            assert hit is not None
+            return [(hit, 100.0)]
+        if self._search_choices is None:
+            self._search_choices = {e.code: f"{e.title} {e.category_title}" for e in self.index.entries}
+        hits = process.extract(q, self._search_choices, scorer=fuzz.token_set_ratio,
+                               processor=default_process, limit=limit * 4)
+        # token_set_ratio rewards subsets; break ties towards titles that say more of the query.
+        ranked = sorted(hits, key=lambda h: (-h[1], -fuzz.partial_ratio(
+            default_process(q), default_process(self.title(h[2]))), h[2]))
+        out = []
+        for _, score, code in ranked[:limit]:
+            e = self.lookup(code)
+            if e:
+                out.append((e, float(score)))
+        return out
+
+    # ----------------------------------------------------------------- coding
+    def code(self, text: str, answers: Sequence[str] = ()) -> CodingResult:
+        """Code one op note. ``answers`` are the coder's replies to questions (free text)."""
+        if not isinstance(text, str):
+            raise TypeError("text must be a str (decode bytes first)")
+        clean = _CONTROL_RE.sub(" ", unicodedata.normalize("NFC", text)) if text else ""
+        if len(clean) != len(text):  # NFC can change length; keep offsets in the user's text
+            clean = _CONTROL_RE.sub(" ", text)
+        answer_text = "".join(f"\n\n{ANSWER_HEADER} {_CONTROL_RE.sub(' ', a).strip()}"
+                              for a in answers if a and a.strip())
+        full = clean + answer_text
+        if not full.strip():
+            return self._empty("The note is empty: nothing to code.")
+        doc = self.nlp(full)
+        spans = self.sections.find(full)
+        if answer_text:
+            spans = _with_answer_section(spans, len(clean), len(full))
+        analysis = analyse(doc, SectionIndex(spans), self.context)
+        groups = [g for g in (self._code_mention(m, analysis) for m in analysis.mentions) if g]
+        result = self.assembler.assemble(groups, analysis, note_length=len(clean))
+        result.concepts = [ConceptMention(h.start, h.end, h.text, h.kind, h.id, sorted(h.context),
+                                          h.section) for h in analysis.hits]
+        return result
+
+    def _empty(self, why: str) -> CodingResult:
+        return CodingResult(self.classification_info(), [], [], [], [why], needs_review=False,
+                            nothing_codable=True, lexicon_version=self.lex.version)
+
+    def classification_info(self) -> dict[str, str]:
+        info = {"name": self.release.name, "version": self.release.version}
+        if self.bundled:
+            info["source"] = "bundled lexicons (no classification imported)"
+        return info
+
+    def candidates_for(self, mention: Mention, analysis: Analysis) -> tuple[list[Candidate], dict[str, float]]:
+        """Ranked candidate codes for a mention (index entries first, then facet retrieval)."""
+        sc = self.lex.scoring
+        hits = mention.hits()
+        explicit = [h.id for h in hits if h.kind != "laterality"]
+        feats = mention_features(self.lex, explicit, mention.words, sc["feature_weights"])
+        core = {h.id for h in hits if h.kind in CORE_KINDS}
+        # Implied sites and actions of named operations are core too (cholecystectomy -> gall bladder).
+        core |= {f for f, w in feats.items() if w >= 0.85 and f.split(".")[0] in ("site", "action")}
+        core |= {f for f in feats if f.startswith("w:") and f[2:] in self.index.words}
+        for h in mention.fallback_sites:  # sites named only in the indication ("for breast cancer")
+            for f, w in mention_features(self.lex, [h.id], [], sc["feature_weights"]).items():
+                w *= float(sc["fallback_site_weight"])
+                if feats.get(f, 0.0) < w:
+                    feats[f] = w
+            core.add(h.id)
+        site_ids = [h.id for h in hits if h.kind == "site"] or [h.id for h in mention.fallback_sites]
+        sites = {s for i in site_ids for s in [i, *self.lex.ancestors(i)]}
+        sites |= {f for f, w in feats.items() if f.startswith("site.") and w >= 0.85}
+        noise = set(sc["noise_features"])
+        cands = self.index.retrieve(feats, core, noise, sc["specificity"], sites, sc["retrieval_factors"])
+        proc_hits = [h for h in hits if h.kind == PROCEDURE_LABEL]
+        direct: list[Candidate] = []
+        for h in proc_hits:
+            entry = self.lex.procedures[h.id]
+            code = self.assembler.usable_code(entry.codes[0])
+            if code:
+                direct.append(Candidate(code, float(sc["index_hit_score"]), 1.0, 1.0, [h.id], h.id))
+        seen = {c.code for c in direct}
+        return direct + [c for c in cands if c.code not in seen], feats
+
+    def _code_mention(self, m: Mention, analysis: Analysis) -> Group | None:
+        cands, feats = self.candidates_for(m, analysis)
+        if not cands or cands[0].score < float(self.lex.scoring["min_candidate_score"]):
+            return None
+        return Group(mention=m, candidates=cands, features=feats)
+
+
+def bundled_entries(lex: Lexicons) -> tuple[list[CodeEntry], dict[str, str]]:
+    """Codes the lexicons themselves name, with our own labels: the no-import default."""
+    seen: dict[str, CodeEntry] = {}
+    for p in lex.procedures.values():
+        for code, label in zip(p.codes, p.labels):
+            seen.setdefault(code, CodeEntry(code, label, code[0], code[:3], "", True))
+    for c in lex.concepts.values():
+        if c.code and c.label:
+            seen.setdefault(c.code, CodeEntry(c.code, c.label, c.code[0], c.code[:3], "", True))
+        if c.z_code and c.z_label:
+            seen.setdefault(c.z_code, CodeEntry(c.z_code, c.z_label, c.z_code[0], c.z_code[:3], "", True))
+    return sorted(seen.values(), key=lambda e: e.code), {}
+
+
+def compile_index(lex: Lexicons, release: Classification) -> CodeIndex:
+    nlp = build_pipeline(lex, fuzzy=False)
+    cats = {c: e.title for c, e in release.categories.items() if e.active}
+    return CodeIndex.build(nlp, lex, release.active_codes(), cats)
+
+
+def _with_answer_section(spans: list[SectionSpan], note_len: int, total: int) -> list[SectionSpan]:
+    out = [SectionSpan(s.start, min(s.end, note_len), s.category, s.header)
+           for s in spans if s.start < note_len]
+    out.append(SectionSpan(note_len, total, ANSWER, "coder answer"))
+    return out

@@ -1,0 +1,219 @@
+"""Evaluation against reference cases (the ``dev_cases.tsv`` format).
+
+Strict scores compare codes as written in the reference. Drift-aware scores also accept a code that
+our rules data records as the successor or a more specific sibling of a reference code (guidance
+agreed under older OPCS-4 releases; see rules/successors.jsonl), and then count the reference's
+Z site code as satisfied when that more specific code names the site.
+"""
+from __future__ import annotations
+
+import csv
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from .engine import Engine
+from .results import CodingResult
+
+_CODE_IN_NOTES = re.compile(r"\b([A-Z]\d{2}(?:\.[0-9-])?)")
+
+
+@dataclass
+class Case:
+    id: str
+    text: str
+    codes_all: list[str]
+    codes_one_of: list[list[str]]
+    conditional: set[str] = field(default_factory=set)
+
+
+@dataclass
+class CaseOutcome:
+    case: Case
+    result: CodingResult
+    primary_exact: dict[str, bool]
+    primary_category: dict[str, bool]
+    tp_units: dict[str, int]
+    n_units: int
+    correct_pred: dict[str, int]
+    n_pred: int
+    code_correct: list[tuple[float, bool]]
+
+
+def read_cases(path: str | Path) -> list[Case]:
+    """Read cases; the input text is the title, a blank line, then the text."""
+    csv.field_size_limit(sys.maxsize)
+    cases = []
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        need = {"id", "title", "text", "codes_all", "codes_one_of"}
+        if not reader.fieldnames or not need <= set(reader.fieldnames):
+            raise ValueError(f"{path}: header must include {', '.join(sorted(need))}")
+        for lineno, row in enumerate(reader, start=2):
+            if row.get("text") is None:
+                raise ValueError(f"{path}:{lineno}: too few columns")
+            one_of = [g.split() for g in (row["codes_one_of"] or "").split("|") if g.strip()]
+            notes = row.get("notes") or ""
+            cond = {m for m in _CODE_IN_NOTES.findall(notes)} if "not counted" in notes else set()
+            cases.append(Case(row["id"], f"{row['title']}\n\n{row['text']}",
+                              (row["codes_all"] or "").split(), one_of, cond))
+    return cases
+
+
+def code_matches(pred: str, gold: str) -> bool:
+    """'Y53.-' and 'L76' match any fourth character."""
+    g = gold.rstrip("-").rstrip(".")
+    return pred == gold if len(g) == 5 else pred[:3] == g[:3]
+
+
+class Scorer:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.succ: dict[str, set[str]] = {}
+        for s in engine.lex.successors:
+            self.succ.setdefault(s.code, set()).update(s.successors)
+
+    def equivalent(self, pred: str, gold: str, drift: bool) -> bool:
+        if code_matches(pred, gold):
+            return True
+        if drift and len(gold) == 5 and pred in self.succ.get(gold, set()):
+            return True
+        return False
+
+    def gold_primary(self, case: Case) -> list[str]:
+        firsts = [c for c in case.codes_all if c[0] not in "YZO"]
+        if firsts:
+            return firsts[:1]
+        for grp in case.codes_one_of:
+            if any(c[0] not in "YZO" for c in grp):
+                return [c for c in grp if c[0] not in "YZO"]
+        return case.codes_all[:1]
+
+    def score(self, case: Case, result: CodingResult) -> CaseOutcome:
+        preds = [c.code for c in result.codes]
+        primary = preds[0] if preds else ""
+        gp = self.gold_primary(case)
+        exact, cat, tp, correct = {}, {}, {}, {}
+        code_correct: list[tuple[float, bool]] = []
+        units: list[list[str]] = [[c] for c in case.codes_all] + case.codes_one_of
+        for mode in ("strict", "drift"):
+            drift = mode == "drift"
+            exact[mode] = any(self.equivalent(primary, g, drift) for g in gp) if primary else False
+            cat[mode] = any(primary[:3] == g[:3] or (drift and any(
+                s[:3] == primary[:3] for s in self.succ.get(g, ()))) for g in gp) if primary else False
+            sat = 0
+            specific_site_ok = drift and any(primary in self.succ.get(g, set()) for g in gp)
+            for u in units:
+                if any(self.equivalent(p, g, drift) for p in preds for g in u):
+                    sat += 1
+                elif specific_site_ok and all(g.startswith("Z") for g in u):
+                    sat += 1
+            tp[mode] = sat
+            ok = 0
+            for c in result.codes:
+                good = any(self.equivalent(c.code, g, drift) for u in units for g in u)
+                ok += good
+                if mode == "strict":
+                    code_correct.append((c.confidence, good))
+            correct[mode] = ok
+        n_pred = sum(1 for p in preds if p not in case.conditional)
+        # Conditional codes (named in the notes, "not counted") are neither right nor wrong.
+        for mode in correct:
+            correct[mode] -= sum(1 for p in preds if p in case.conditional and not any(
+                self.equivalent(p, g, mode == "drift") for u in units for g in u))
+            correct[mode] = max(correct[mode], 0)
+        return CaseOutcome(case, result, exact, cat, tp, len(units), correct, n_pred, code_correct)
+
+
+def expected_calibration_error(pairs: Iterable[tuple[float, bool]], bins: int = 10) -> float:
+    pairs = list(pairs)
+    if not pairs:
+        return 0.0
+    total = 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        sel = [(p, y) for p, y in pairs if (lo <= p < hi) or (b == bins - 1 and p == 1.0)]
+        if sel:
+            conf = sum(p for p, _ in sel) / len(sel)
+            acc = sum(1 for _, y in sel if y) / len(sel)
+            total += len(sel) / len(pairs) * abs(conf - acc)
+    return total
+
+
+def summarise(outcomes: list[CaseOutcome]) -> dict[str, Any]:
+    n = len(outcomes) or 1
+    out: dict[str, Any] = {"cases": len(outcomes)}
+    for mode in ("strict", "drift"):
+        tp = sum(o.tp_units[mode] for o in outcomes)
+        units = sum(o.n_units for o in outcomes)
+        corr = sum(o.correct_pred[mode] for o in outcomes)
+        npred = sum(o.n_pred for o in outcomes)
+        p = corr / npred if npred else 0.0
+        r = tp / units if units else 0.0
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        unflagged = [o for o in outcomes if not o.result.needs_review]
+        nu = len(unflagged) or 1
+        out[mode] = {
+            "primary_exact": sum(o.primary_exact[mode] for o in outcomes) / n,
+            "primary_category": sum(o.primary_category[mode] for o in outcomes) / n,
+            "precision": p, "recall": r, "f1": f1,
+            "unflagged_primary_exact": sum(o.primary_exact[mode] for o in unflagged) / nu,
+            "unflagged_primary_category": sum(o.primary_category[mode] for o in unflagged) / nu,
+        }
+    out["coverage"] = sum(1 for o in outcomes if not o.result.needs_review) / n
+    out["ece"] = expected_calibration_error(p for o in outcomes for p in o.code_correct)
+    return out
+
+
+def write_misses(outcomes: list[CaseOutcome], path: str | Path) -> int:
+    """Per-case misses (ids and codes only: never the case texts)."""
+    rows = 0
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        w.writerow(["id", "primary_category_ok", "primary_exact_ok", "predicted", "gold_all",
+                    "gold_one_of", "needs_review"])
+        for o in outcomes:
+            if o.primary_exact["strict"] and o.tp_units["strict"] == o.n_units and \
+                    o.correct_pred["strict"] == o.n_pred:
+                continue
+            rows += 1
+            w.writerow([o.case.id, o.primary_category["strict"], o.primary_exact["strict"],
+                        " ".join(f"{c.code}:{c.confidence:.2f}" for c in o.result.codes),
+                        " ".join(o.case.codes_all), " | ".join(" ".join(g) for g in o.case.codes_one_of),
+                        o.result.needs_review])
+    return rows
+
+
+def run(engine: Engine, cases: list[Case]) -> list[CaseOutcome]:
+    sc = Scorer(engine)
+    return [sc.score(c, engine.code(c.text)) for c in cases]
+
+
+def reliability_plot(outcomes: list[CaseOutcome], path: str | Path, bins: int = 10) -> None:
+    """A reliability diagram (needs the optional matplotlib extra)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pairs = [p for o in outcomes for p in o.code_correct]
+    xs, ys, ns = [], [], []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        sel = [(p, y) for p, y in pairs if lo <= p < hi or (b == bins - 1 and p == 1.0)]
+        if sel:
+            xs.append(sum(p for p, _ in sel) / len(sel))
+            ys.append(sum(1 for _, y in sel if y) / len(sel))
+            ns.append(len(sel))
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
+    ax.plot(xs, ys, "o-", label="nlp-coder")
+    for x, y, n in zip(xs, ys, ns):
+        ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=8)
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("share correct")
+    ax.set_title(f"Reliability (ECE {expected_calibration_error(pairs):.3f})")
+    ax.legend(loc="upper left")
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)

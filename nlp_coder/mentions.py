@@ -1,0 +1,181 @@
+"""From a Doc to concept hits with section and context, then to procedure mentions.
+
+A mention is anchored on an action or a named procedure; sites, devices and qualifiers attach to the
+nearest anchor in their sentence, while approach, imaging, access and side attach to every anchor of
+the sentence. Facets stated elsewhere in the performed text (imaging, access, side, approach) are
+inherited by the main procedure when it states none of its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.tokens import Doc
+
+from .context import ContextFinder
+from .fuzzy_matcher import FUZZY_KEY
+from .pipeline import PROCEDURE_LABEL, concept_spans
+from .sections import CODED_CATEGORIES, PERFORMED_CATEGORIES, SectionIndex
+
+ANSWER = "answer"
+NOT_PERFORMED = frozenset({"negated", "planned", "historical", "alternative", "family", "indication"})
+SECTION_CONTEXT = {"plan": "planned", "history": "historical", "indication": "indication",
+                   "diagnosis": "indication"}
+ANCHOR_KINDS = frozenset({"action", PROCEDURE_LABEL})
+LOCAL_KINDS = frozenset({"site", "device", "qualifier"})
+SHARED_KINDS = frozenset({"approach", "modality", "access", "laterality"})
+
+
+@dataclass
+class Hit:
+    start: int              # character offsets into the analysed text
+    end: int
+    tok_start: int
+    tok_end: int
+    text: str
+    kind: str
+    id: str
+    sent: int
+    section: str
+    context: dict[str, str] = field(default_factory=dict)   # category -> rule id
+    fuzzy: float | None = None
+
+    @property
+    def performed(self) -> bool:
+        return not (NOT_PERFORMED & self.context.keys())
+
+
+@dataclass
+class Mention:
+    anchor: Hit
+    facets: list[Hit]
+    words: list[str]
+    sent: int
+    section: str
+    inherited: list[Hit] = field(default_factory=list)
+    fallback_sites: list[Hit] = field(default_factory=list)
+
+    @property
+    def context(self) -> dict[str, str]:
+        return self.anchor.context
+
+    def hits(self) -> list[Hit]:
+        return [self.anchor, *self.facets, *self.inherited]
+
+    def ids(self, kinds: frozenset[str] | None = None) -> list[str]:
+        return [h.id for h in self.hits() if kinds is None or h.kind in kinds]
+
+
+@dataclass
+class Analysis:
+    text: str
+    hits: list[Hit]
+    mentions: list[Mention]          # coded procedure mentions, in text order
+    not_performed: list[Mention]     # negated / planned / historical ... (never coded)
+    doc_modifiers: list[Hit]         # performed approach/imaging/access/side facets
+    converted: bool
+    sections: SectionIndex
+
+
+def resolve_overlaps(spans: list) -> list:
+    """Drop a span nested in a longer span of the same label ("valve" inside "aortic valve")."""
+    spans = sorted(spans, key=lambda s: (s.start, -(s.end - s.start)))
+    kept: list = []
+    for sp in spans:
+        if any(k.label_ == sp.label_ and k.start <= sp.start and sp.end <= k.end and
+               (k.end - k.start) > (sp.end - sp.start) for k in kept[-8:]):
+            continue
+        if any(k.label_ == sp.label_ and k.start == sp.start and k.end == sp.end for k in kept[-8:]):
+            continue
+        kept.append(sp)
+    return kept
+
+
+def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder) -> Analysis:
+    text = doc.text
+    fuzzy_scores: dict[tuple[int, int], float] = doc.user_data.get(FUZZY_KEY, {})
+    sents = list(doc.sents)
+    sent_of = [0] * len(doc)
+    for si, s in enumerate(sents):
+        for i in range(s.start, s.end):
+            sent_of[i] = si
+    trig_hits, terms = ctx.triggers_in(doc)
+    hits: list[Hit] = []
+    for sp in resolve_overlaps(concept_spans(doc)):
+        si = sent_of[sp.start]
+        sec = sections.at(sp.start_char)
+        h = Hit(sp.start_char, sp.end_char, sp.start, sp.end, sp.text, sp.label_, sp.id_, si,
+                sec.category, fuzzy=fuzzy_scores.get((sp.start_char, sp.end_char)))
+        h.context = ctx.categories_for(sp.start, sp.end, sents[si].start, sents[si].end,
+                                       trig_hits, terms)
+        if sec.category in SECTION_CONTEXT:
+            h.context.setdefault(SECTION_CONTEXT[sec.category], f"section:{sec.header}")
+        hits.append(h)
+
+    has_list = sections.has_procedure_list()
+    coded_sections = CODED_CATEGORIES if has_list else PERFORMED_CATEGORIES
+    converted = any(t.category == "converted" and
+                    sections.at(doc[t.start].idx).category in PERFORMED_CATEGORIES | {ANSWER}
+                    for t in trig_hits)
+
+    indication_tokens: set[int] = set()
+    for t in trig_hits:
+        if t.category == "indication":
+            stop = min(t.end + t.max_scope, sents[sent_of[t.start]].end)
+            stop = min([tp for tp, cats in terms if t.end <= tp < stop and "indication" in cats] + [stop])
+            indication_tokens.update(range(t.start, stop))
+    by_sent: dict[int, list[Hit]] = {}
+    for h in hits:
+        by_sent.setdefault(h.sent, []).append(h)
+    mentions: list[Mention] = []
+    not_performed: list[Mention] = []
+    for si, shits in sorted(by_sent.items()):
+        sec = shits[0].section
+        anchors = [h for h in shits if h.kind in ANCHOR_KINDS and "indication" not in h.context]
+        # A named procedure swallows the actions inside it ("laparoscopic cholecystectomy").
+        procs = [a for a in anchors if a.kind == PROCEDURE_LABEL]
+        anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or
+                   not any(p.tok_start <= a.tok_start and a.tok_end <= p.tok_end for p in procs)]
+        if not anchors and sec in coded_sections:
+            # A listed procedure named without an action word ("soft-palate implants"):
+            # anchor on its device, else its site.
+            for kind in ("device", "site"):
+                firsts = [h for h in shits if h.kind == kind and "indication" not in h.context]
+                if firsts:
+                    anchors = firsts[:1]
+                    break
+        if not anchors:
+            continue
+        indication_sites = [h for h in shits if h.kind == "site" and "indication" in h.context]
+        groups: dict[int, list[Hit]] = {id(a): [] for a in anchors}
+        for h in shits:
+            if h in anchors or "indication" in h.context:
+                continue
+            if h.kind in SHARED_KINDS:
+                for a in anchors:
+                    groups[id(a)].append(h)
+            else:
+                best = min(anchors, key=lambda a: (_distance(a, h), a.tok_start > h.tok_start))
+                groups[id(best)].append(h)
+        for a in anchors:
+            toks = doc[sents[si].start:sents[si].end]
+            words = [t.lower_ for t in toks if t.is_alpha and len(t) > 2 and t.lower_ not in STOP_WORDS
+                     and t.i not in indication_tokens]
+            m = Mention(a, groups[id(a)], words, si, sec)
+            if not any(h.kind == "site" for h in m.facets) and a.kind != "site":
+                m.fallback_sites = indication_sites
+            if not a.performed:
+                not_performed.append(m)
+            elif sec in coded_sections or sec == ANSWER and not mentions:
+                mentions.append(m)
+    doc_modifiers = [h for h in hits if h.kind in SHARED_KINDS and h.performed and
+                     h.section in PERFORMED_CATEGORIES | {ANSWER}]
+    return Analysis(text, hits, mentions, not_performed, doc_modifiers, converted, sections)
+
+
+def _distance(a: Hit, h: Hit) -> int:
+    if h.tok_start >= a.tok_end:
+        return h.tok_start - a.tok_end
+    if a.tok_start >= h.tok_end:
+        return a.tok_start - h.tok_end
+    return 0

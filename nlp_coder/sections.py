@@ -1,0 +1,92 @@
+"""Section awareness: which part of an op note a character offset belongs to.
+
+Headers come from ``lexicons/context/sections.jsonl``. A header is a known name followed by a colon,
+at the start of a line or after a sentence/comma boundary (scraped notes flatten line breaks into
+commas). A short first line followed by a line break is the note's title and lists the procedure.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from .lexicon_schema import Section
+
+BODY = "body"          # text under no header
+TITLE = "title"        # a short first line: the procedure's name
+CODED_CATEGORIES = frozenset({"procedure_list", TITLE})
+PERFORMED_CATEGORIES = frozenset({"procedure_list", TITLE, "description", "findings", BODY})
+
+
+@dataclass(frozen=True)
+class SectionSpan:
+    start: int
+    end: int
+    category: str
+    header: str
+
+
+class SectionFinder:
+    def __init__(self, sections: list[Section], title_max_words: int = 20):
+        self.by_header: dict[str, Section] = {}
+        for s in sections:
+            for h in s.headers:
+                self.by_header[" ".join(h.lower().split())] = s
+        names = sorted(self.by_header, key=len, reverse=True)
+        alt = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in names) or "(?!)"
+        # Header at line start or after . , ; (flattened notes), optional numbering, then a colon.
+        self.header_re = re.compile(
+            r"(?:^|(?<=[\n.,;]))[ \t]*(?:\d+[.)]\s*)?(" + alt + r")\s*(?:\([a-z]*\)\s*)?:",
+            re.IGNORECASE)
+        self.title_max_words = title_max_words
+
+    def find(self, text: str) -> list[SectionSpan]:
+        """Sections covering the whole text in order (BODY where no header applies)."""
+        marks: list[tuple[int, int, str, str]] = []  # header start, content start, category, header
+        for m in self.header_re.finditer(text):
+            name = " ".join(m.group(1).lower().split())
+            sec = self.by_header.get(name)
+            if sec is not None:
+                marks.append((m.start(1), m.end(), sec.category, name))
+        spans: list[SectionSpan] = []
+        first_start = marks[0][0] if marks else len(text)
+        pos = 0
+        if first_start > 0:
+            title_end = self._title_end(text[:first_start])
+            if title_end:
+                spans.append(SectionSpan(0, title_end, TITLE, ""))
+                pos = title_end
+            if pos < first_start:
+                spans.append(SectionSpan(pos, first_start, BODY, ""))
+        for i, (hstart, cstart, cat, name) in enumerate(marks):
+            end = marks[i + 1][0] if i + 1 < len(marks) else len(text)
+            spans.append(SectionSpan(hstart, end, cat, name))
+        if not spans:
+            spans.append(SectionSpan(0, len(text), BODY, ""))
+        return spans
+
+    def _title_end(self, text: str) -> int:
+        stripped = text.lstrip()
+        lead = len(text) - len(stripped)
+        nl = stripped.find("\n")
+        if nl <= 0:
+            return 0
+        line = stripped[:nl]
+        if len(line.split()) > self.title_max_words or line.rstrip().endswith((".", ":")):
+            return 0
+        return lead + nl
+
+
+class SectionIndex:
+    """Fast offset -> section lookup."""
+
+    def __init__(self, spans: list[SectionSpan]):
+        self.spans = spans
+        self.starts = [s.start for s in spans]
+
+    def at(self, offset: int) -> SectionSpan:
+        i = bisect.bisect_right(self.starts, offset) - 1
+        return self.spans[max(i, 0)]
+
+    def has_procedure_list(self) -> bool:
+        return any(s.category in CODED_CATEGORIES for s in self.spans)
