@@ -80,9 +80,13 @@ class Assembler:
                             "'nlp-coder opcs import FILE' to make every code reachable.")
         for g in groups:
             g.provenance = self._provenance(g.mention)
+        groups = self._merge_fragments(groups)
         groups = self._dedupe(groups)
         groups = self._absorb(groups)
-        groups.sort(key=lambda g: (self._is_diagnostic(g), 0))
+        # Main procedure first (R12): therapeutic before diagnostic, weakly supported codes last,
+        # otherwise the order the note lists them in.
+        weak = float(self.lex.scoring.get("weak_group_score", 0.4))
+        groups.sort(key=lambda g: (self._is_diagnostic(g), g.top.score < weak))
         questions: list[Question] = []
         alternatives: list[Alternative] = []
         for gi, g in enumerate(groups):
@@ -118,6 +122,21 @@ class Assembler:
                 prov.setdefault(i, h)
         return prov
 
+    def _merge_fragments(self, groups: list[Group]) -> list[Group]:
+        """A weak mention beside a strong one of the same chapter in the same sentence is part
+        of it ("implantation of ... intraocular lenses during cataract surgery")."""
+        weak = float(self.lex.scoring.get("weak_group_score", 0.4))
+        strong = [g for g in groups if g.top.score >= 0.8]
+        out = []
+        for g in groups:
+            host = next((h for h in strong if h is not g and h.mention.sent == g.mention.sent
+                         and h.top.code[0] == g.top.code[0]), None)
+            if g.top.score < weak and host is not None:
+                host.mention.facets.extend(x for x in g.mention.hits() if x not in host.mention.facets)
+                continue
+            out.append(g)
+        return out
+
     def _dedupe(self, groups: list[Group]) -> list[Group]:
         kept: list[Group] = []
         for g in groups:
@@ -128,11 +147,29 @@ class Assembler:
                 kept[kept.index(same)] = g
         return kept
 
+    def _code_feats(self, g: Group, prefix: str) -> set[str]:
+        idx = self.e.index
+        i = idx.pos.get(g.top.code)
+        return {f for f in idx.title_feats[i] if f.startswith(prefix)} if i is not None else set()
+
     def _actions(self, g: Group) -> set[str]:
-        return {f for f, w in g.features.items() if f.startswith("action.") and w >= 0.85}
+        acts = {f for f, w in g.features.items() if f.startswith("action.") and w >= 0.85}
+        acts |= self._code_feats(g, "action.")
+        return acts.union(*(self.lex.ancestors(a) for a in acts))
 
     def _sites(self, g: Group) -> set[str]:
-        return {f for f, w in g.features.items() if f.startswith("site.") and w >= 0.85}
+        sites = {f for f, w in g.features.items() if f.startswith("site.") and w >= 0.85}
+        return sites | self._code_feats(g, "site.")
+
+    def _approaches(self, g: Group) -> set[str]:
+        return {f for f, w in g.features.items() if f.startswith("approach.") and w >= 0.85
+                and f not in ("approach.open", "approach.percutaneous")}
+
+    def _same_site(self, a: Group, b: Group) -> bool:
+        sa, sb = self._sites(a), self._sites(b)
+        ca = sa.union(*(self.lex.ancestors(s) for s in sa))
+        cb = sb.union(*(self.lex.ancestors(s) for s in sb))
+        return bool(sa & cb or sb & ca)
 
     def _absorb(self, groups: list[Group]) -> list[Group]:
         drop: set[int] = set()
@@ -143,11 +180,11 @@ class Assembler:
                 for j, b in enumerate(groups):
                     if i == j or j in drop or not (self._actions(b) & set(rule.by)):
                         continue
-                    if self._actions(b) & set(rule.absorbed) and not (self._actions(a) - set(rule.absorbed)):
-                        pass
-                    if rule.same_site and not (self._sites(a) & self._sites(b)):
+                    site_ok = not rule.same_site or self._same_site(a, b)
+                    approach_ok = rule.or_same_approach and bool(self._approaches(a) & self._approaches(b))
+                    if not (site_ok or approach_ok):
                         continue
-                    if self._actions(a) <= self._actions(b):
+                    if self._is_diagnostic(b) or self._actions(a) <= self._actions(b):
                         continue
                     drop.add(i)
                     break
@@ -198,6 +235,12 @@ class Assembler:
         docmods: dict[str, list[Hit]] = {}
         for h in analysis.doc_modifiers:
             docmods.setdefault(h.kind, []).append(h)
+        # The coder's answers override what the note said (or failed to say).
+        for kind, hs in docmods.items():
+            answered = [h for h in hs if h.section == "answer"]
+            if answered and (gi == 0 or kind == "laterality"):
+                own[kind] = answered
+                g.mention.inherited.extend(h for h in answered if h not in g.mention.inherited)
         for kind in ("approach", "modality", "access", "laterality"):
             if kind in own or kind not in docmods:
                 continue
@@ -324,7 +367,10 @@ class Assembler:
             # The nearest site code on the way up (a sub-site may have none of its own).
             chain = [h.id, *lex.ancestors(h.id)]
             zc = next((lex.concepts[s] for s in chain if s in lex.concepts and lex.concepts[s].z_code), None)
-            if zc is None or any(self._names_site(s, tf) for s in chain[: chain.index(zc.id) + 1]):
+            title_only = set(e.index.title_feats[e.index.pos[top.code]]) if top.code in e.index.pos else set()
+            policy = self.site_policy(top.code)
+            if zc is None or any(self._names_site(s, tf, title_only, policy)
+                                 for s in chain[: chain.index(zc.id) + 1]):
                 continue
             code = self.usable_code(zc.z_code or "")
             if code and not any(x.code == code for x in codes):
@@ -383,10 +429,24 @@ class Assembler:
             primary.needs_review = True
         g.codes = codes
 
-    def _names_site(self, site_id: str, tf: set[str]) -> bool:
+    def site_policy(self, code: str) -> str:
+        best, policy = -1, "unnamed_only"
+        for r in self.lex.site_code_rules:
+            for p in r.scope:
+                if code.startswith(p) and len(p) > best:
+                    best, policy = len(p), r.policy
+        return policy
+
+    def _names_site(self, site_id: str, tf: set[str], title_only: set[str], policy: str) -> bool:
+        """Does the primary already say this site? (R15; policy from rules/site_codes.jsonl)"""
         if site_id in tf:
             return True
-        return any(site_id in self.lex.ancestors(f) for f in tf if f.startswith("site."))
+        if any(site_id in self.lex.ancestors(f) for f in tf if f.startswith("site.")):
+            return True  # the title names a narrower site still
+        if policy == "unnamed_only":
+            ancestors = set(self.lex.ancestors(site_id))
+            return any(f in ancestors for f in title_only)
+        return False
 
     def _sub(self, code: str, role: str, group: int, kind: str, primary_conf: float,
              hits: list[Hit], note_length: int, rule: str) -> CodeAssignment:
@@ -409,6 +469,13 @@ class Assembler:
         return codes
 
     def _check_incompatible(self, codes: list[CodeAssignment], warnings: list[str]) -> list[CodeAssignment]:
+        """Incompatible pairs within one procedure's group (two procedures may differ)."""
+        out: list[CodeAssignment] = []
+        for gi in sorted({c.group for c in codes}):
+            out += self._check_group_incompatible([c for c in codes if c.group == gi], warnings)
+        return out
+
+    def _check_group_incompatible(self, codes: list[CodeAssignment], warnings: list[str]) -> list[CodeAssignment]:
         out = list(codes)
         for r in self.lex.incompatible:
             bs = [r.b] if isinstance(r.b, str) else r.b

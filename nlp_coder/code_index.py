@@ -14,13 +14,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy
 from spacy.language import Language
 
 from .classification import Classification, CodeEntry
 from .features import doc_features
 from .lexicons import Lexicons
 
-INDEX_FORMAT = 4
+INDEX_FORMAT = 6
 
 
 @dataclass
@@ -34,23 +35,18 @@ class Candidate:
 
 
 class CodeIndex:
+    """Facet features of every code, laid out as sparse arrays so that one mention is scored
+    against all ~10,000 codes with a few vectorised numpy operations."""
+
     def __init__(self, entries: list[CodeEntry], title_feats: list[frozenset[str]],
                  cat_feats: dict[str, frozenset[str]], subsidiary_categories: frozenset[str] = frozenset(),
-                 ancestors: dict[str, tuple[str, ...]] | None = None):
+                 ancestors: dict[str, tuple[str, ...]] | None = None,
+                 noise: frozenset[str] = frozenset(), concept_weights: dict[str, float] | None = None):
         self.entries = entries
-        anc = ancestors or {}
-        self.anc = anc
-        # Sites a code operates on, with their broader sites: the organ-first check of R2.
-        self.site_closure: list[frozenset[str]] = []
-        self.approaches: list[frozenset[str]] = []
-        for i, e in enumerate(entries):
-            fs = title_feats[i] | cat_feats.get(e.category, frozenset())
-            sites = {f for f in fs if f.startswith("site.")}
-            self.site_closure.append(frozenset(sites.union(*(anc.get(x, ()) for x in sites))))
-            self.approaches.append(frozenset(f for f in title_feats[i] if f.startswith("approach.")))
         self.pos = {e.code: i for i, e in enumerate(entries)}
         self.title_feats = title_feats
         self.cat_feats = cat_feats
+        self.anc = ancestors or {}
         n = len(entries)
         df: dict[str, int] = {}
         for fs in title_feats:
@@ -60,14 +56,60 @@ class CodeIndex:
             for f in fs:
                 df.setdefault(f, 1)
         self.idf = {f: math.log((n + 1) / (d + 0.5)) for f, d in df.items()}
-        self.inverted: dict[str, list[int]] = {}
-        for i, fs in enumerate(title_feats):
-            # Y/Z codes (and overflow site/method categories) are never a primary procedure.
-            if entries[i].chapter in "YZ" or entries[i].category in subsidiary_categories:
-                continue
-            for f in fs | cat_feats.get(entries[i].category, frozenset()):
-                self.inverted.setdefault(f, []).append(i)
         self.words = {f[2:] for f in df if f.startswith("w:")}
+        vocab = set(df)
+        for fs in title_feats:
+            for f in fs:
+                vocab.update(self.anc.get(f, ()))
+        for fs in cat_feats.values():
+            for f in fs:
+                vocab.update(self.anc.get(f, ()))
+        self.fidx = {f: j for j, f in enumerate(sorted(vocab))}
+        idf_arr = numpy.zeros(len(self.fidx))
+        cw = concept_weights or {}
+        for f, j in self.fidx.items():
+            # A concept's lexicon weight scales how much its presence in a title matters
+            # ("total", "primary" are defaults; "lesion" is vague).
+            idf_arr[j] = self.idf.get(f, 0.0) * cw.get(f, 1.0)
+        self.idf_arr = idf_arr
+        cover_rows, title_rows, catonly_rows, union_rows, site_rows, app_rows = [], [], [], [], [], []
+        eligible = numpy.ones(n, dtype=bool)
+        kind = numpy.zeros(n, dtype=numpy.int8)
+        for i, e in enumerate(entries):
+            tf = title_feats[i]
+            kf = cat_feats.get(e.category, frozenset())
+            core_title = [f for f in tf if f not in noise] or [f for f in kf if f not in noise]
+            cover_rows.append(core_title)
+            title_rows.append(list(tf))
+            catonly_rows.append([f for f in kf if f not in tf])
+            union = tf | kf
+            union_rows.append(list(union))
+            sites = {f for f in union if f.startswith("site.")}
+            site_rows.append(list(sites.union(*(self.anc.get(x, ()) for x in sites))))
+            app_rows.append([f for f in tf if f.startswith("approach.")])
+            # Y/Z codes (and overflow site/method categories) are never a primary procedure.
+            eligible[i] = not (e.chapter in "YZ" or e.category in subsidiary_categories)
+            t = e.title.lower()
+            if e.code[-1] in "89" and (t.startswith("other specified") or t.startswith("unspecified")):
+                kind[i] = 2 if e.code[-1] == "8" else 3
+            elif t.endswith(" nec") or " nec " in t:
+                kind[i] = 1
+        self.cover_m = _Sparse(cover_rows, self.fidx, idf_arr)
+        self.title_m = _Sparse(title_rows, self.fidx)
+        self.catonly_m = _Sparse(catonly_rows, self.fidx)
+        self.site_m = _Sparse(site_rows, self.fidx)
+        self.app_m = _Sparse(app_rows, self.fidx)
+        self.den = self.cover_m.dot(numpy.ones(len(self.fidx)))
+        self.has_site = self.site_m.row_nnz > 0
+        self.approach_cols = [(f, j) for f, j in self.fidx.items() if f.startswith("approach.")]
+        self.eligible = eligible
+        self.kind = kind
+        # Postings (feature -> codes whose title or category names it) for broader-concept credit.
+        post: dict[int, list[int]] = {}
+        for i, fs in enumerate(union_rows):
+            for f in fs:
+                post.setdefault(self.fidx[f], []).append(i)
+        self.postings = {j: numpy.array(v, dtype=numpy.int32) for j, v in post.items()}
 
     @classmethod
     def build(cls, nlp: Language, lex: Lexicons, entries: list[CodeEntry],
@@ -80,93 +122,108 @@ class CodeIndex:
         title_feats = [frozenset(doc_features(lex, d)) for d in docs[: len(titles)]]
         cat_feats = {c: frozenset(doc_features(lex, d)) for c, d in zip(cat_codes, docs[len(titles):])}
         ancestors = {c: tuple(lex.ancestors(c)) for c in lex.concepts}
-        return cls(entries, title_feats, cat_feats, subsidiary, ancestors)
+        noise = frozenset(lex.scoring.get("noise_features", ()))
+        weights = {c.id: c.weight for c in lex.concepts.values() if c.weight != 1.0}
+        return cls(entries, title_feats, cat_feats, subsidiary, ancestors, noise, weights)
 
-    def retrieve(self, feats: dict[str, float], core: set[str], noise: set[str],
-                 specificity: dict[str, float], sites: set[str] = frozenset(),  # type: ignore[assignment]
+    def _vec(self, weights: dict[str, float]) -> numpy.ndarray:
+        v = numpy.zeros(len(self.fidx))
+        for f, w in weights.items():
+            j = self.fidx.get(f)
+            if j is not None:
+                v[j] = w
+        return v
+
+    def retrieve(self, feats: dict[str, float], core: set[str], noise: set[str] | frozenset[str],
+                 specificity: dict[str, float], sites: set[str] | frozenset[str] = frozenset(),
                  factors: dict[str, float] | None = None, limit: int = 12) -> list[Candidate]:
         """Rank codes for one mention's weighted features; ``core`` are the facets it must explain,
-        ``sites`` the sites it names (with their broader sites): codes on other organs rank lower."""
-        fx = factors or {}
-        site_miss = fx.get("site_mismatch", 0.45)
-        site_none = fx.get("site_unnamed", 0.8)
-        app_hit = fx.get("approach_agrees", 1.1)
-        app_miss = fx.get("approach_conflicts", 0.85)
-        idf = self.idf
-        cand: set[int] = set()
-        for f in feats:
-            if f in core or f.startswith("w:"):
-                posting = self.inverted.get(f)
-                if posting is not None and len(posting) < 3000:
-                    cand.update(posting)
-        site_boost = fx.get("site_weight", 2.0)  # organ first: a site counts double
-        core_w = {f: feats[f] * idf.get(f, 0.0) * (site_boost if f.startswith("site.") else 1.0)
-                  for f in core if f in idf}
-        core_total = sum(core_w.values()) or 1.0
-        out: list[Candidate] = []
-        for i in cand:
-            e = self.entries[i]
-            tf = self.title_feats[i]
-            kf = self.cat_feats.get(e.category, frozenset())
-            num = den = 0.0
-            matched = []
-            for f in tf:
-                if f in noise:
-                    continue
-                w = idf.get(f, 0.0)
-                den += w
-                m = feats.get(f, 0.0)
-                if m:
-                    num += w * m
-                    matched.append(f)
-            if den == 0.0:  # "Other specified ..." titles: fall back to the category's features
-                for f in kf:
-                    if f in noise:
-                        continue
-                    w = idf.get(f, 0.0)
-                    den += w
-                    m = feats.get(f, 0.0)
-                    if m:
-                        num += w * m
-                        matched.append(f)
-            cover = num / den if den else 0.0
-            expl = 0.0
-            for f, w in core_w.items():
-                if f in tf:
-                    expl += w
-                elif f in kf:
-                    expl += 0.8 * w
-                elif f in self.anc and any(a in tf or a in kf for a in self.anc[f]):
-                    expl += 0.6 * w  # the code names a broader site or action than the note
-            explained = expl / core_total
-            if cover <= 0.0 or explained <= 0.0:
-                continue
-            score = (cover ** 0.7) * explained * self._specificity(e, explained, specificity)
-            if sites:
-                sc = self.site_closure[i]
-                if not sc:
-                    score *= site_none
-                elif not (sc & sites):
-                    score *= site_miss
-            for a in self.approaches[i]:
-                score *= app_hit if feats.get(a, 0.0) >= 0.5 else app_miss
-            out.append(Candidate(e.code, score, cover, explained, matched, "facets"))
-        out.sort(key=lambda c: (-c.score, c.code))
-        return out[:limit]
+        ``sites`` the sites it names (with their broader sites): codes on other organs rank lower.
 
-    @staticmethod
-    def _specificity(e: CodeEntry, explained: float, spec: dict[str, float]) -> float:
-        t = e.title.lower()
-        fourth = e.code[-1]
-        if fourth in "89" and (t.startswith("other specified") or t.startswith("unspecified")):
-            # .8 when the note says something the category has no code for; .9 when detail is missing.
-            prefer_8 = explained < 0.999
-            if fourth == "8":
-                return spec.get("other_specified_when_detail", 0.93) if prefer_8 else spec.get("other_specified", 0.86)
-            return spec.get("unspecified", 0.9) if not prefer_8 else spec.get("unspecified_when_detail", 0.85)
-        if t.endswith(" nec") or " nec " in t:
-            return spec.get("nec", 0.97)
-        return 1.0
+        score = cover^0.7 * explained * specificity * site factor * approach factor, where cover is
+        the idf-weighted share of the code title the mention supports and explained the share of
+        the mention's core facets the code (title, else category, else a broader concept) names.
+        """
+        fx = factors or {}
+        idf = self.idf
+        site_boost = fx.get("site_weight", 2.0)  # organ first: a site counts double
+        core_w = {f: feats[f] * idf[f] * (site_boost if f.startswith("site.") else 1.0)
+                  for f in core if f in idf and f not in noise}
+        core_total = sum(core_w.values())
+        if not core_w or core_total <= 0:
+            return []
+        m = self._vec(feats)
+        cover = self.cover_m.dot(m)
+        with numpy.errstate(divide="ignore", invalid="ignore"):
+            cover = numpy.where(self.den > 0, cover / self.den, 0.0)
+        c = self._vec(core_w)
+        expl = self.title_m.dot(c) + 0.8 * self.catonly_m.dot(c)
+        n = len(self.entries)
+        for f, w in core_w.items():
+            ancs = self.anc.get(f)
+            if not ancs:
+                continue
+            mask = numpy.zeros(n, dtype=bool)
+            for a in ancs:
+                pa = self.postings.get(self.fidx.get(a, -1))
+                if pa is not None:
+                    mask[pa] = True
+            own = self.postings.get(self.fidx[f])
+            if own is not None:
+                mask[own] = False
+            expl += 0.6 * w * mask  # the code names a broader site or action than the note
+        explained = expl / core_total
+        ok = self.eligible & (cover > 0) & (explained > 0)
+        if not ok.any():
+            return []
+        detail = explained < 0.999
+        spec = numpy.ones(n)
+        spec[self.kind == 1] = specificity.get("nec", 0.97)
+        k2, k3 = self.kind == 2, self.kind == 3
+        # .8 when the note says something the category has no code for; .9 when detail is missing.
+        spec[k2] = numpy.where(detail[k2], specificity.get("other_specified_when_detail", 0.93),
+                               specificity.get("other_specified", 0.86))
+        spec[k3] = numpy.where(detail[k3], specificity.get("unspecified_when_detail", 0.85),
+                               specificity.get("unspecified", 0.9))
+        score = numpy.power(cover, 0.7) * explained * spec
+        if sites:
+            hit = self.site_m.dot(self._vec({s: 1.0 for s in sites})) > 0
+            score *= numpy.where(self.has_site, numpy.where(hit, 1.0, fx.get("site_mismatch", 0.45)),
+                                 fx.get("site_unnamed", 0.8))
+        agree, conflict = math.log(fx.get("approach_agrees", 1.1)), math.log(fx.get("approach_conflicts", 0.85))
+        app_v = numpy.zeros(len(self.fidx))
+        for f, j in self.approach_cols:
+            app_v[j] = agree if feats.get(f, 0.0) >= 0.5 else conflict
+        score *= numpy.exp(self.app_m.dot(app_v))
+        score = numpy.where(ok, score, -1.0)
+        k = min(limit, int(ok.sum()))
+        top = numpy.argpartition(-score, k - 1)[:k]
+        out = []
+        for i in top:
+            e = self.entries[int(i)]
+            tf = self.title_feats[int(i)]
+            matched = sorted(f for f in tf if f in feats and f not in noise)
+            out.append(Candidate(e.code, float(score[i]), float(cover[i]), float(explained[i]), matched, "facets"))
+        out.sort(key=lambda c: (-c.score, c.code))
+        return out
+
+
+class _Sparse:
+    """A minimal CSR-like boolean/weighted matrix: rows of feature columns (numpy has no sparse
+    type and scipy is not otherwise needed)."""
+
+    def __init__(self, rows: list[list[str]], fidx: dict[str, int], col_weights: numpy.ndarray | None = None):
+        cols = [fidx[f] for r in rows for f in r]
+        self.cols = numpy.array(cols, dtype=numpy.int32)
+        self.rows = numpy.repeat(numpy.arange(len(rows), dtype=numpy.int32), [len(r) for r in rows])
+        self.data = col_weights[self.cols] if col_weights is not None else numpy.ones(len(cols))
+        self.n = len(rows)
+        self.row_nnz = numpy.bincount(self.rows, minlength=self.n) if len(cols) else numpy.zeros(self.n)
+
+    def dot(self, vec: numpy.ndarray) -> numpy.ndarray:
+        if not len(self.cols):
+            return numpy.zeros(self.n)
+        return numpy.bincount(self.rows, weights=self.data * vec[self.cols], minlength=self.n)
 
 
 def index_cache_path(home: Path, lex: Lexicons, cls: Classification) -> Path:

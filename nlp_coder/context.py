@@ -65,7 +65,10 @@ class ContextFinder:
     def categories_for(start: int, end: int, sent_start: int, sent_end: int,
                        hits: list[TriggerHit], terms: list[tuple[int, frozenset[str]]]
                        ) -> dict[str, str]:
-        """Context categories (-> the rule id that set each) for the token span [start, end)."""
+        """Context categories (-> the rule id that set each) for the token span [start, end).
+
+        ``hits`` and ``terms`` may be all of the document's or, faster, only the sentence's.
+        """
         found: dict[str, str] = {}
         for h in hits:
             if h.start < sent_start or h.end > sent_end or h.category in found:

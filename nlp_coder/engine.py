@@ -59,6 +59,9 @@ class Engine:
         self.scorer = Scorer(lex.scoring)
         self.assembler = Assembler(self)
         self._search_choices: dict[str, str] | None = None
+        self._noise = frozenset(lex.scoring["noise_features"])
+        self._retrieval_cache: dict[tuple, list[Candidate]] = {}
+        self.max_mentions = int(lex.scoring.get("max_mentions", 200))
 
     # ----------------------------------------------------------------- loading
     @classmethod
@@ -143,8 +146,16 @@ class Engine:
         if answer_text:
             spans = _with_answer_section(spans, len(clean), len(full))
         analysis = analyse(doc, SectionIndex(spans), self.context)
-        groups = [g for g in (self._code_mention(m, analysis) for m in analysis.mentions) if g]
+        mentions = analysis.mentions
+        if len(mentions) > self.max_mentions:
+            mentions = mentions[: self.max_mentions]
+        groups = [g for g in (self._code_mention(m, analysis) for m in mentions) if g]
         result = self.assembler.assemble(groups, analysis, note_length=len(clean))
+        if len(analysis.mentions) > self.max_mentions:
+            result.warnings.append(
+                f"Very long note: {len(analysis.mentions)} procedure mentions; the first "
+                f"{self.max_mentions} were coded. Split the note to code the rest.")
+            result.needs_review = True
         result.concepts = [ConceptMention(h.start, h.end, h.text, h.kind, h.id, sorted(h.context),
                                           h.section) for h in analysis.hits]
         return result
@@ -169,7 +180,10 @@ class Engine:
         # Implied sites and actions of named operations are core too (cholecystectomy -> gall bladder).
         core |= {f for f, w in feats.items() if w >= 0.85 and f.split(".")[0] in ("site", "action")}
         core |= {f for f in feats if f.startswith("w:") and f[2:] in self.index.words}
-        for h in mention.fallback_sites:  # sites named only in the indication ("for breast cancer")
+        has_site = any(f.startswith("site.") and w >= 0.85 for f, w in feats.items())
+        for h in ([] if has_site else mention.fallback_sites):
+            # Sites named only in the indication ("for breast cancer") or for the other
+            # procedure of the sentence ("excision and biopsy of breast lesion").
             for f, w in mention_features(self.lex, [h.id], [], sc["feature_weights"]).items():
                 w *= float(sc["fallback_site_weight"])
                 if feats.get(f, 0.0) < w:
@@ -178,8 +192,13 @@ class Engine:
         site_ids = [h.id for h in hits if h.kind == "site"] or [h.id for h in mention.fallback_sites]
         sites = {s for i in site_ids for s in [i, *self.lex.ancestors(i)]}
         sites |= {f for f, w in feats.items() if f.startswith("site.") and w >= 0.85}
-        noise = set(sc["noise_features"])
-        cands = self.index.retrieve(feats, core, noise, sc["specificity"], sites, sc["retrieval_factors"])
+        key = (tuple(sorted(feats.items())), frozenset(core), frozenset(sites))
+        cands = self._retrieval_cache.get(key)
+        if cands is None:
+            cands = self.index.retrieve(feats, core, self._noise, sc["specificity"], sites,
+                                        sc["retrieval_factors"])
+            if len(self._retrieval_cache) < 50_000:  # notes repeat themselves; batches too
+                self._retrieval_cache[key] = cands
         proc_hits = [h for h in hits if h.kind == PROCEDURE_LABEL]
         direct: list[Candidate] = []
         for h in proc_hits:
@@ -187,8 +206,28 @@ class Engine:
             code = self.assembler.usable_code(entry.codes[0])
             if code:
                 direct.append(Candidate(code, float(sc["index_hit_score"]), 1.0, 1.0, [h.id], h.id))
+        if direct:
+            # A named procedure's default code yields to a code that says more of what the note
+            # says ("THR, cemented": W37.1 rather than the index's W39.1).
+            facet_of = {c.code: c for c in cands}
+            d0 = facet_of.get(direct[0].code)
+            base = d0.explained if d0 else 0.0
+            dfe = self._title_core(direct[0].code)
+            better = [c for c in cands if c.explained > base + 0.1 and c.cover_title >= 0.6
+                      and c.score >= 0.5 and dfe and dfe < self._title_core(c.code)]
+            if better:
+                b = better[0]
+                direct[0] = Candidate(b.code, direct[0].score, b.cover_title, b.explained,
+                                      b.matched, direct[0].via)
         seen = {c.code for c in direct}
         return direct + [c for c in cands if c.code not in seen], feats
+
+    def _title_core(self, code: str) -> frozenset[str]:
+        """A code's title facets without the NEC/other/unspecified qualifiers."""
+        i = self.index.pos.get(code)
+        if i is None:
+            return frozenset()
+        return frozenset(f for f in self.index.title_feats[i] if f not in self._noise)
 
     def _code_mention(self, m: Mention, analysis: Analysis) -> Group | None:
         cands, feats = self.candidates_for(m, analysis)

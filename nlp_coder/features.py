@@ -53,7 +53,9 @@ def doc_features(lex: Lexicons, doc: Doc) -> set[str]:
             continue  # index entries are for notes; titles are described by their facets
         ids.append(sp.id_)
         covered.update(range(sp.start, sp.end))
-    feats = set(ids) | implied_closure(lex, ids)
+    fw = {i: 1.0 for i in [*ids, *implied_closure(lex, ids)]}
+    _apply_combinations(lex, fw, 1.0)
+    feats = set(fw)
     for tok in doc:
         if tok.i not in covered:
             wf = word_feature(tok.text)

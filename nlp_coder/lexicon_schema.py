@@ -188,6 +188,14 @@ class AbsorptionRule(_Rule):
     absorbed: list[str] = Field(min_length=1)
     by: list[str] = Field(min_length=1)
     same_site: bool = True
+    or_same_approach: bool = False  # e.g. a diagnostic laparoscopy before a laparoscopic operation
+
+
+class SiteCodeRule(_Rule):
+    scope: list[str] = Field(min_length=1)
+    policy: Literal["unnamed_only", "more_specific"]
+
+    _v_scope = field_validator("scope")(lambda vs: [_check_prefix(v) for v in vs])
 
 
 class CombinationRule(_Strict):

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from .lexicon_schema import (
     AbsorptionRule, CombinationRule, CompanionRule, Concept, IncompatibleRule, LateralityRule,
-    Procedure, Section, SuccessorRule, Terminator, Trigger,
+    Procedure, Section, SiteCodeRule, SuccessorRule, Terminator, Trigger,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -28,6 +28,7 @@ _RULE_FILES: dict[str, type[BaseModel]] = {
     "successors.jsonl": SuccessorRule,
     "absorption.jsonl": AbsorptionRule,
     "combinations.jsonl": CombinationRule,
+    "site_codes.jsonl": SiteCodeRule,
 }
 _CONTEXT_FILES: dict[str, type[BaseModel]] = {
     "triggers.jsonl": Trigger,
@@ -64,6 +65,7 @@ class Lexicons:
     successors: list[SuccessorRule] = field(default_factory=list)
     absorption: list[AbsorptionRule] = field(default_factory=list)
     combinations: list[CombinationRule] = field(default_factory=list)
+    site_code_rules: list[SiteCodeRule] = field(default_factory=list)
     scoring: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # entry id -> "file:line"
 
@@ -162,7 +164,8 @@ def load_lexicons(path: str | os.PathLike[str] | None = None) -> Lexicons:
             {"laterality.jsonl": lex.laterality_rules, "companions.jsonl": lex.companions,
              "incompatible.jsonl": lex.incompatible, "successors.jsonl": lex.successors,
              "absorption.jsonl": lex.absorption,
-             "combinations.jsonl": lex.combinations}[name].extend(items)  # type: ignore[arg-type]
+             "combinations.jsonl": lex.combinations,
+             "site_codes.jsonl": lex.site_code_rules}[name].extend(items)  # type: ignore[arg-type]
         else:
             problems.append(f"{rel}: unexpected lexicon file (not a known folder/file name)")
     scoring_path = root / "scoring.json"

@@ -24,6 +24,7 @@ SECTION_CONTEXT = {"plan": "planned", "history": "historical", "indication": "in
 ANCHOR_KINDS = frozenset({"action", PROCEDURE_LABEL})
 LOCAL_KINDS = frozenset({"site", "device", "qualifier"})
 SHARED_KINDS = frozenset({"approach", "modality", "access", "laterality"})
+MODIFIER_LABELS = frozenset({"modality", "access"})
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Mention:
     sent: int
     section: str
     inherited: list[Hit] = field(default_factory=list)
-    fallback_sites: list[Hit] = field(default_factory=list)
+    fallback_sites: list[Hit] = field(default_factory=list)   # sites named for another procedure or the indication
 
     @property
     def context(self) -> dict[str, str]:
@@ -78,10 +79,18 @@ class Analysis:
 
 
 def resolve_overlaps(spans: list) -> list:
-    """Drop a span nested in a longer span of the same label ("valve" inside "aortic valve")."""
+    """Drop a span nested in a longer span of the same label ("valve" inside "aortic valve"), and
+    a side word inside any longer span ("left atrium", "right hemicolectomy", "left in situ")."""
     spans = sorted(spans, key=lambda s: (s.start, -(s.end - s.start)))
     kept: list = []
     for sp in spans:
+        if any(k.label_ in MODIFIER_LABELS and k.start <= sp.start and sp.end <= k.end and
+               (k.end - k.start) > (sp.end - sp.start) for k in kept[-8:]):
+            continue  # "under imaging", "via the femoral artery": the words inside are not a procedure or site
+        if sp.label_ == "laterality" and any(
+                k.start <= sp.start and sp.end <= k.end and (k.end - k.start) > (sp.end - sp.start)
+                for k in kept[-8:]):
+            continue
         if any(k.label_ == sp.label_ and k.start <= sp.start and sp.end <= k.end and
                (k.end - k.start) > (sp.end - sp.start) for k in kept[-8:]):
             continue
@@ -100,6 +109,13 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder) -> Analysis:
         for i in range(s.start, s.end):
             sent_of[i] = si
     trig_hits, terms = ctx.triggers_in(doc)
+    # Group triggers and terminators by sentence: long notes would otherwise be quadratic.
+    trig_by_sent: dict[int, list] = {}
+    for t in trig_hits:
+        trig_by_sent.setdefault(sent_of[t.start], []).append(t)
+    terms_by_sent: dict[int, list] = {}
+    for tp, cats in terms:
+        terms_by_sent.setdefault(sent_of[tp], []).append((tp, cats))
     hits: list[Hit] = []
     for sp in resolve_overlaps(concept_spans(doc)):
         si = sent_of[sp.start]
@@ -107,7 +123,7 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder) -> Analysis:
         h = Hit(sp.start_char, sp.end_char, sp.start, sp.end, sp.text, sp.label_, sp.id_, si,
                 sec.category, fuzzy=fuzzy_scores.get((sp.start_char, sp.end_char)))
         h.context = ctx.categories_for(sp.start, sp.end, sents[si].start, sents[si].end,
-                                       trig_hits, terms)
+                                       trig_by_sent.get(si, []), terms_by_sent.get(si, []))
         if sec.category in SECTION_CONTEXT:
             h.context.setdefault(SECTION_CONTEXT[sec.category], f"section:{sec.header}")
         hits.append(h)
@@ -122,7 +138,8 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder) -> Analysis:
     for t in trig_hits:
         if t.category == "indication":
             stop = min(t.end + t.max_scope, sents[sent_of[t.start]].end)
-            stop = min([tp for tp, cats in terms if t.end <= tp < stop and "indication" in cats] + [stop])
+            stop = min([tp for tp, cats in terms_by_sent.get(sent_of[t.start], [])
+                        if t.end <= tp < stop and "indication" in cats] + [stop])
             indication_tokens.update(range(t.start, stop))
     by_sent: dict[int, list[Hit]] = {}
     for h in hits:
@@ -136,7 +153,7 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder) -> Analysis:
         procs = [a for a in anchors if a.kind == PROCEDURE_LABEL]
         anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or
                    not any(p.tok_start <= a.tok_start and a.tok_end <= p.tok_end for p in procs)]
-        if not anchors and sec in coded_sections:
+        if not anchors and sec in CODED_CATEGORIES:
             # A listed procedure named without an action word ("soft-palate implants"):
             # anchor on its device, else its site.
             for kind in ("device", "site"):
@@ -148,22 +165,36 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder) -> Analysis:
             continue
         indication_sites = [h for h in shits if h.kind == "site" and "indication" in h.context]
         groups: dict[int, list[Hit]] = {id(a): [] for a in anchors}
+        shared: dict[str, list[Hit]] = {}
         for h in shits:
             if h in anchors or "indication" in h.context:
                 continue
+            inside = next((a for a in anchors if a.tok_start <= h.tok_start and h.tok_end <= a.tok_end), None)
+            if inside is not None:  # "lap" inside "lap chole" belongs to that procedure only
+                groups[id(inside)].append(h)
+                continue
             if h.kind in SHARED_KINDS:
-                for a in anchors:
-                    groups[id(a)].append(h)
+                # Modifiers usually precede what they qualify ("Lt TKR", "laparoscopic X").
+                best = min(anchors, key=lambda a: (_distance(a, h), a.tok_start < h.tok_start))
+                shared.setdefault(h.kind, []).append(h)
             else:
                 best = min(anchors, key=lambda a: (_distance(a, h), a.tok_start > h.tok_start))
-                groups[id(best)].append(h)
+            groups[id(best)].append(h)
+        # One modifier value in the sentence qualifies every procedure in it ("laparoscopic
+        # cholecystectomy and appendicectomy"); different values stay with their nearest procedure.
+        for kind, mods in shared.items():
+            if len({m.id for m in mods}) == 1:
+                for a in anchors:
+                    if not any(x.kind == kind for x in groups[id(a)]):
+                        groups[id(a)].extend(mods)
         for a in anchors:
             toks = doc[sents[si].start:sents[si].end]
             words = [t.lower_ for t in toks if t.is_alpha and len(t) > 2 and t.lower_ not in STOP_WORDS
                      and t.i not in indication_tokens]
             m = Mention(a, groups[id(a)], words, si, sec)
             if not any(h.kind == "site" for h in m.facets) and a.kind != "site":
-                m.fallback_sites = indication_sites
+                sentence_sites = [h for g in groups.values() for h in g if h.kind == "site"]
+                m.fallback_sites = sentence_sites or indication_sites
             if not a.performed:
                 not_performed.append(m)
             elif sec in coded_sections or sec == ANSWER and not mentions:
