@@ -78,6 +78,7 @@ class Assembler:
             warnings.append("No OPCS-4 classification imported: coding with the bundled lexicons' "
                             f"{len(e.index.entries)} codes only. Import your release with "
                             "'nlp-coder opcs import FILE' to make every code reachable.")
+        self._analysis = analysis
         for g in groups:
             g.provenance = self._provenance(g.mention)
         groups = self._merge_fragments(groups)
@@ -162,8 +163,10 @@ class Assembler:
         return sites | self._code_feats(g, "site.")
 
     def _approaches(self, g: Group) -> set[str]:
-        return {f for f, w in g.features.items() if f.startswith("approach.") and w >= 0.85
-                and f not in ("approach.open", "approach.percutaneous")}
+        apps = {f for f, w in g.features.items() if f.startswith("approach.") and w >= 0.85}
+        apps |= self._code_feats(g, "approach.")
+        apps = apps.union(*(self.lex.ancestors(a) for a in apps))
+        return apps - {"approach.open", "approach.percutaneous"}
 
     def _same_site(self, a: Group, b: Group) -> bool:
         sa, sb = self._sites(a), self._sites(b)
@@ -187,8 +190,19 @@ class Assembler:
                     if self._is_diagnostic(b) or self._actions(a) <= self._actions(b):
                         continue
                     drop.add(i)
+                    self._take_approach(b, a)
                     break
         return [g for i, g in enumerate(groups) if i not in drop]
+
+    def _take_approach(self, b: Group, a: Group) -> None:
+        """The absorbed diagnostic endoscopy was the therapeutic procedure's route ("cystoscopy
+        and removal of stent" is an endoscopic removal): re-rank the therapeutic codes with it."""
+        apps = {f: w for f, w in a.features.items() if f.startswith("approach.") and w >= 0.85}
+        if not apps or self._approaches(b) & set(apps):
+            return
+        cands, feats = self.e.candidates_for(b.mention, self._analysis, extra=apps)
+        if cands:
+            b.candidates, b.features = cands, feats
 
     def _is_diagnostic(self, g: Group) -> bool:
         title = self.e.title(g.top.code).lower()
@@ -301,7 +315,10 @@ class Assembler:
                 approach_ids.append(h.id)
         converted = "converted" in ctx or analysis.converted
         best_app = None
-        for aid in sorted(approach_ids, key=lambda a: -len(lex.ancestors(a))):
+        present = set(approach_ids)
+        approach_ids = [a for a in approach_ids
+                        if not any(a in lex.ancestors(o) for o in present if o != a)]
+        for aid in sorted(approach_ids, key=lambda a: (-g.features.get(a, 1.0), -len(lex.ancestors(a)))):
             c = lex.concepts.get(aid)
             if c is None or not (c.code or (converted and c.converted_code)):
                 continue
@@ -367,10 +384,16 @@ class Assembler:
             # The nearest site code on the way up (a sub-site may have none of its own).
             chain = [h.id, *lex.ancestors(h.id)]
             zc = next((lex.concepts[s] for s in chain if s in lex.concepts and lex.concepts[s].z_code), None)
+            if zc is None:
+                continue
+            # A site code borrowed from the containing structure belongs to that structure.
+            k = chain.index(zc.id)
+            while k + 1 < len(chain) and chain[k + 1] in lex.concepts and \
+                    lex.concepts[chain[k + 1]].z_code == zc.z_code:
+                k += 1
             title_only = set(e.index.title_feats[e.index.pos[top.code]]) if top.code in e.index.pos else set()
             policy = self.site_policy(top.code)
-            if zc is None or any(self._names_site(s, tf, title_only, policy)
-                                 for s in chain[: chain.index(zc.id) + 1]):
+            if any(self._names_site(s, tf, title_only, policy) for s in chain[: k + 1]):
                 continue
             code = self.usable_code(zc.z_code or "")
             if code and not any(x.code == code for x in codes):
@@ -400,6 +423,8 @@ class Assembler:
                                       "stated: which side?", "laterality", gi, choices))
         # Companion codes (C75.1 -> lens extraction).
         for comp in lex.companions:
+            if any(g.features.get(u, 0.0) >= 0.85 for u in comp.unless):
+                continue
             if top.code == comp.code and not any(_matches(x.code, comp.requires_one_of) for x in codes):
                 code = self.usable_code(comp.default)
                 if code:

@@ -21,7 +21,7 @@ from .classification import Classification, CodeEntry
 from .features import doc_features
 from .lexicons import Lexicons
 
-INDEX_FORMAT = 6
+INDEX_FORMAT = 7
 
 
 @dataclass
@@ -110,6 +110,14 @@ class CodeIndex:
             for f in fs:
                 post.setdefault(self.fidx[f], []).append(i)
         self.postings = {j: numpy.array(v, dtype=numpy.int32) for j, v in post.items()}
+        # Codes naming something narrower than a feature (a site inside it): "eye" -> lens codes.
+        narrower: dict[int, set[int]] = {}
+        for i, fs in enumerate(union_rows):
+            for f in fs:
+                for a in self.anc.get(f, ()):
+                    if a in self.fidx:
+                        narrower.setdefault(self.fidx[a], set()).add(i)
+        self.narrower = {j: numpy.array(sorted(v), dtype=numpy.int32) for j, v in narrower.items()}
 
     @classmethod
     def build(cls, nlp: Language, lex: Lexicons, entries: list[CodeEntry],
@@ -160,6 +168,14 @@ class CodeIndex:
         expl = self.title_m.dot(c) + 0.8 * self.catonly_m.dot(c)
         n = len(self.entries)
         for f, w in core_w.items():
+            own = self.postings.get(self.fidx[f])
+            narrow = self.narrower.get(self.fidx[f])
+            if narrow is not None and f.startswith("site."):
+                nmask = numpy.zeros(n, dtype=bool)
+                nmask[narrow] = True
+                if own is not None:
+                    nmask[own] = False
+                expl += 0.8 * w * nmask  # the code names a part of the site the note names
             ancs = self.anc.get(f)
             if not ancs:
                 continue

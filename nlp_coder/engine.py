@@ -146,6 +146,7 @@ class Engine:
         if answer_text:
             spans = _with_answer_section(spans, len(clean), len(full))
         analysis = analyse(doc, SectionIndex(spans), self.context)
+        self._drop_device_parts(analysis)
         mentions = analysis.mentions
         if len(mentions) > self.max_mentions:
             mentions = mentions[: self.max_mentions]
@@ -160,6 +161,16 @@ class Engine:
                                           h.section) for h in analysis.hits]
         return result
 
+    def _drop_device_parts(self, analysis: Analysis) -> None:
+        """A site word inside a device that carries its own site ("intraocular lens") is part
+        of the device's name, not a second site."""
+        for m in analysis.mentions:
+            devices = [h for h in m.facets if h.kind == "device" and any(
+                i.startswith("site.") for i in self.lex.concepts[h.id].implies)] if m.facets else []
+            if devices:
+                m.facets = [h for h in m.facets if not (h.kind == "site" and any(
+                    d.start <= h.start and h.end <= d.end for d in devices))]
+
     def _empty(self, why: str) -> CodingResult:
         return CodingResult(self.classification_info(), [], [], [], [why], needs_review=False,
                             nothing_codable=True, lexicon_version=self.lex.version)
@@ -170,12 +181,28 @@ class Engine:
             info["source"] = "bundled lexicons (no classification imported)"
         return info
 
-    def candidates_for(self, mention: Mention, analysis: Analysis) -> tuple[list[Candidate], dict[str, float]]:
-        """Ranked candidate codes for a mention (index entries first, then facet retrieval)."""
+    def candidates_for(self, mention: Mention, analysis: Analysis,
+                       extra: dict[str, float] | None = None) -> tuple[list[Candidate], dict[str, float]]:
+        """Ranked candidate codes for a mention (index entries first, then facet retrieval);
+        ``extra`` adds features learnt from elsewhere in the note."""
         sc = self.lex.scoring
         hits = mention.hits()
         explicit = [h.id for h in hits if h.kind != "laterality"]
         feats = mention_features(self.lex, explicit, mention.words, sc["feature_weights"])
+        for f, w in (extra or {}).items():
+            feats[f] = max(feats.get(f, 0.0), w)
+        # A named procedure brings its code's facets (THR -> hip joint, prosthesis), so the
+        # note's other words can refine it and the rules know its site.
+        w_proc = float(sc["feature_weights"].get("implied", 0.9))
+        # Only the anchoring named procedure speaks for the code: one that is merely the object
+        # of another action ("removal of ureteric stent") lends its words, not its code.
+        anchor_procs = [mention.anchor] if mention.anchor.kind == PROCEDURE_LABEL else []
+        for h in anchor_procs:
+            if h.kind == PROCEDURE_LABEL:
+                code = self.assembler.usable_code(self.lex.procedures[h.id].codes[0])
+                for f in self._title_core(code) if code else ():
+                    if not f.startswith("w:") and feats.get(f, 0.0) < w_proc:
+                        feats[f] = w_proc
         core = {h.id for h in hits if h.kind in CORE_KINDS}
         # Implied sites and actions of named operations are core too (cholecystectomy -> gall bladder).
         core |= {f for f, w in feats.items() if w >= 0.85 and f.split(".")[0] in ("site", "action")}
@@ -199,9 +226,8 @@ class Engine:
                                         sc["retrieval_factors"])
             if len(self._retrieval_cache) < 50_000:  # notes repeat themselves; batches too
                 self._retrieval_cache[key] = cands
-        proc_hits = [h for h in hits if h.kind == PROCEDURE_LABEL]
         direct: list[Candidate] = []
-        for h in proc_hits:
+        for h in anchor_procs:
             entry = self.lex.procedures[h.id]
             code = self.assembler.usable_code(entry.codes[0])
             if code:
@@ -213,7 +239,7 @@ class Engine:
             d0 = facet_of.get(direct[0].code)
             base = d0.explained if d0 else 0.0
             dfe = self._title_core(direct[0].code)
-            better = [c for c in cands if c.explained > base + 0.1 and c.cover_title >= 0.6
+            better = [c for c in cands if c.explained > base + 0.1 and c.cover_title >= 0.4
                       and c.score >= 0.5 and dfe and dfe < self._title_core(c.code)]
             if better:
                 b = better[0]

@@ -156,6 +156,7 @@ class CompanionRule(_Rule):
     code: str
     requires_one_of: list[str] = Field(min_length=1)
     default: str
+    unless: list[str] = []  # concept ids that waive the rule ("secondary" lens implant)
 
     _v_code = field_validator("code", "default")(_check_code)
     _v_req = field_validator("requires_one_of")(lambda vs: [_check_prefix(v) for v in vs])

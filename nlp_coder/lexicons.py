@@ -203,6 +203,9 @@ def _cross_check(lex: Lexicons, sources: dict[str, str], problems: list[str]) ->
     for cb in lex.combinations:
         for r in [*cb.requires, *cb.implies]:
             need(r, cb.id, "concept")
+    for cp in lex.companions:
+        for r in cp.unless:
+            need(r, cp.id, "concept")
     for ab in lex.absorption:
         for r in [*ab.absorbed, *ab.by]:
             need(r, ab.id, "action")

@@ -149,6 +149,12 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder) -> Analysis:
     for si, shits in sorted(by_sent.items()):
         sec = shits[0].section
         anchors = [h for h in shits if h.kind in ANCHOR_KINDS and "indication" not in h.context]
+        # A named procedure that names only a device yields to an action just before it:
+        # "removal of ureteric stent" is a removal, not the index's stent insertion.
+        actions = [a for a in anchors if a.kind == "action"]
+        anchors = [a for a in anchors if not (
+            a.kind == PROCEDURE_LABEL and _names_only_device(a, shits)
+            and any(_governs(doc, x, a, shits) for x in actions))]
         # A named procedure swallows the actions inside it ("laparoscopic cholecystectomy").
         procs = [a for a in anchors if a.kind == PROCEDURE_LABEL]
         anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or
@@ -202,6 +208,26 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder) -> Analysis:
     doc_modifiers = [h for h in hits if h.kind in SHARED_KINDS and h.performed and
                      h.section in PERFORMED_CATEGORIES | {ANSWER}]
     return Analysis(text, hits, mentions, not_performed, doc_modifiers, converted, sections)
+
+
+def _names_only_device(p: Hit, shits: list[Hit]) -> bool:
+    inside = [x for x in shits if p.tok_start <= x.tok_start and x.tok_end <= p.tok_end and x is not p]
+    return any(x.kind == "device" for x in inside) and not any(x.kind == "action" for x in inside)
+
+
+def _governs(doc: Doc, action: Hit, p: Hit, shits: list[Hit]) -> bool:
+    """'removal of the Rt ureteric stent': the action takes the named device as its object. Only
+    function words and modifiers may stand between them (not 'and', which starts another one)."""
+    if not 0 <= p.tok_start - action.tok_end <= 4:
+        return False
+    mods = {i for h in shits if h.kind in ("laterality", "qualifier", "site")
+            for i in range(h.tok_start, h.tok_end)}
+    return all((t.is_stop and t.lower_ not in _COORDINATORS) or t.i in mods
+               for t in doc[action.tok_end:p.tok_start])
+
+
+# Grammar, not vocabulary: words that join two procedures rather than an action and its object.
+_COORDINATORS = frozenset({"and", "or", "then", "with", "plus"})
 
 
 def _distance(a: Hit, h: Hit) -> int:

@@ -56,6 +56,10 @@ def build_pipeline(lex: Lexicons, known_words: Iterable[str] = (), fuzzy: bool =
     """A blank English pipeline with the lexicons' span rulers (and the fuzzy matcher)."""
     nlp = spacy.blank("en")
     nlp.max_length = 20_000_000  # long notes are legal input; memory, not spaCy, is the limit
+    # Scraped notes flatten line breaks into commas after headers ("DIAGNOSIS:,Right knee"):
+    # split ":," / ",Word" so headers, sides and triggers stay separate tokens.
+    infixes = list(nlp.Defaults.infixes) + [r"(?<=[A-Za-z0-9)])[:;,](?=[,A-Za-z])", r"(?<=[:;]),"]
+    nlp.tokenizer.infix_finditer = spacy.util.compile_infix_regex(infixes).finditer
     nlp.add_pipe("nlp_coder_sentences")
     lower, exact = _patterns(lex)
     ruler = nlp.add_pipe("span_ruler", name="nlp_coder_terms",

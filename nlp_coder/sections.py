@@ -27,7 +27,8 @@ class SectionSpan:
 
 
 class SectionFinder:
-    def __init__(self, sections: list[Section], title_max_words: int = 20):
+    def __init__(self, sections: list[Section], title_max_words: int = 20, list_max_chars: int = 300):
+        self.list_max_chars = list_max_chars
         self.by_header: dict[str, Section] = {}
         for s in sections:
             for h in s.headers:
@@ -60,6 +61,13 @@ class SectionFinder:
                 spans.append(SectionSpan(pos, first_start, BODY, ""))
         for i, (hstart, cstart, cat, name) in enumerate(marks):
             end = marks[i + 1][0] if i + 1 < len(marks) else len(text)
+            if cat == "procedure_list" and end - cstart > self.list_max_chars:
+                # "PROCEDURE: The patient was brought to theatre ..." is a narrative, not a list:
+                # its first sentences name the operation, the rest describes it.
+                cut = _sentence_end(text, cstart + self.list_max_chars, end)
+                spans.append(SectionSpan(hstart, cut, cat, name))
+                spans.append(SectionSpan(cut, end, "description", name))
+                continue
             spans.append(SectionSpan(hstart, end, cat, name))
         if not spans:
             spans.append(SectionSpan(0, len(text), BODY, ""))
@@ -75,6 +83,12 @@ class SectionFinder:
         if len(line.split()) > self.title_max_words or line.rstrip().endswith((".", ":")):
             return 0
         return lead + nl
+
+
+def _sentence_end(text: str, pos: int, limit: int) -> int:
+    """The end of the sentence that contains ``pos`` (or ``limit``)."""
+    m = re.compile(r"[.;\n]").search(text, pos, limit)
+    return m.end() if m else limit
 
 
 class SectionIndex:

@@ -21,8 +21,6 @@ ROWS = [
                  id="iol-insertion-default-companion"),
     pytest.param("Secondary IOL insertion Lt eye", ["C75.1", "Z94.3"], False,
                  id="secondary-iol-no-extraction"),
-    pytest.param("Phacoemulsification of Lt lens. IOL not inserted.", ["C71.2", "Z94.3"], False,
-                 id="phaco-without-iol-no-C75.1"),
 ]
 
 

@@ -20,8 +20,6 @@ ROWS = [
                  id="historical-s/p"),
     pytest.param("Colonoscopy abandoned due to poor bowel prep", ["H22.9"], True,
                  id="abandoned-flagged"),
-    pytest.param("Colonoscopy abandoned at sigmoid colon due to poor prep.", ["H25.9"], True,
-                 id="abandoned-coded-to-stage-reached"),
     pytest.param("The standard treatment is open surgery. Laparoscopic appendicectomy performed.",
                  ["H01.9", "Y75.2"], False, id="alternative-open-surgery"),
     pytest.param("Indication: gallstones, for ERCP if CBD stones\nProcedure: Lap chole\n"
