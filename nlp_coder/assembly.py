@@ -90,6 +90,7 @@ class Assembler:
         groups.sort(key=lambda g: (self._is_diagnostic(g), g.top.score < weak))
         questions: list[Question] = []
         alternatives: list[Alternative] = []
+        groups = self._drop_weak_groups(groups, alternatives)
         for gi, g in enumerate(groups):
             self._build_group(gi, g, analysis, note_length, questions, alternatives)
         codes = self._merge_laterality(groups)
@@ -122,6 +123,22 @@ class Assembler:
             for i in implied_closure(self.lex, [h.id]):
                 prov.setdefault(i, h)
         return prov
+
+    def _drop_weak_groups(self, groups: list[Group], alternatives: list[Alternative]) -> list[Group]:
+        """Beside a well-supported main procedure, weakly supported extra procedures are more
+        often misreadings of the narrative than real operations: offer them as possible
+        additional codes (alternatives replacing nothing) instead of asserting them."""
+        floor = float(self.lex.scoring.get("extra_group_min_score", 0.45))
+        if not groups or max(g.top.score for g in groups) < 0.8:
+            return groups
+        kept = []
+        for g in groups:
+            if g.top.score < floor:
+                alternatives.append(Alternative(g.top.code, self.e.title(g.top.code), -1,
+                                                round(min(g.top.score, 1.0) * 0.5, 3), ""))
+                continue
+            kept.append(g)
+        return kept
 
     def _merge_fragments(self, groups: list[Group]) -> list[Group]:
         """A weak mention beside a strong one of the same chapter in the same sentence is part

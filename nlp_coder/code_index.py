@@ -21,7 +21,7 @@ from .classification import Classification, CodeEntry
 from .features import doc_features
 from .lexicons import Lexicons
 
-INDEX_FORMAT = 7
+INDEX_FORMAT = 8
 
 
 @dataclass
@@ -98,6 +98,8 @@ class CodeIndex:
         self.title_m = _Sparse(title_rows, self.fidx)
         self.catonly_m = _Sparse(catonly_rows, self.fidx)
         self.site_m = _Sparse(site_rows, self.fidx)
+        self.action_m = _Sparse([[f for f in r if f.startswith("action.")] for r in union_rows], self.fidx)
+        self.has_action = self.action_m.row_nnz > 0
         self.app_m = _Sparse(app_rows, self.fidx)
         self.den = self.cover_m.dot(numpy.ones(len(self.fidx)))
         self.has_site = self.site_m.row_nnz > 0
@@ -207,6 +209,11 @@ class CodeIndex:
             score *= numpy.where(self.has_site, numpy.where(hit, 1.0, fx.get("site_mismatch", 0.45)),
                                  fx.get("site_unnamed", 0.8))
         agree, conflict = math.log(fx.get("approach_agrees", 1.1)), math.log(fx.get("approach_conflicts", 0.85))
+        actions = {f: w for f, w in feats.items() if f.startswith("action.") and w >= 0.5}
+        if any(w >= 0.85 for w in actions.values()):
+            # What is done must agree too: a code on the right organ doing something else ranks low.
+            act_hit = self.action_m.dot(self._vec({f: 1.0 for f in actions})) > 0
+            score *= numpy.where(act_hit | ~self.has_action, 1.0, fx.get("action_mismatch", 0.5))
         app_v = numpy.zeros(len(self.fidx))
         for f, j in self.approach_cols:
             app_v[j] = agree if feats.get(f, 0.0) >= 0.5 else conflict

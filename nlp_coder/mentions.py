@@ -193,10 +193,12 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder) -> Analysis:
                 for a in anchors:
                     if not any(x.kind == kind for x in groups[id(a)]):
                         groups[id(a)].extend(mods)
+        words: list[str] | None = None
         for a in anchors:
-            toks = doc[sents[si].start:sents[si].end]
-            words = [t.lower_ for t in toks if t.is_alpha and len(t) > 2 and t.lower_ not in STOP_WORDS
-                     and t.i not in indication_tokens]
+            if words is None:  # once per sentence, shared by its procedures
+                words = [t.lower_ for t in doc[sents[si].start:sents[si].end]
+                         if t.is_alpha and len(t) > 2 and t.lower_ not in STOP_WORDS
+                         and t.i not in indication_tokens]
             m = Mention(a, groups[id(a)], words, si, sec)
             if not any(h.kind == "site" for h in m.facets) and a.kind != "site":
                 sentence_sites = [h for g in groups.values() for h in g if h.kind == "site"]
