@@ -335,6 +335,9 @@ class Assembler:
         present = set(approach_ids)
         approach_ids = [a for a in approach_ids
                         if not any(a in lex.ancestors(o) for o in present if o != a)]
+        if converted:  # the approach that failed is the one with a conversion code
+            failed = [a for a in approach_ids if a in lex.concepts and lex.concepts[a].converted_code]
+            approach_ids = failed or approach_ids
         for aid in sorted(approach_ids, key=lambda a: (-g.features.get(a, 1.0), -len(lex.ancestors(a)))):
             c = lex.concepts.get(aid)
             if c is None or not (c.code or (converted and c.converted_code)):

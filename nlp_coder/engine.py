@@ -21,7 +21,7 @@ from .assembly import Assembler, Group
 from .classification import Classification, CodeEntry
 from .code_index import Candidate, CodeIndex, index_cache_path, load_index, save_index
 from .context import ContextFinder
-from .features import mention_features
+from .features import implied_closure, mention_features
 from .lexicons import Lexicons, load_lexicons
 from .mentions import ANSWER, Analysis, Mention, analyse
 from .paths import data_home
@@ -60,6 +60,10 @@ class Engine:
         self.assembler = Assembler(self)
         self._search_choices: dict[str, str] | None = None
         self._noise = frozenset(lex.scoring["noise_features"])
+        self._weights = {c.id: c.weight for c in lex.concepts.values() if c.weight != 1.0}
+        self._self_sited = frozenset(
+            c.id for c in lex.concepts.values() if c.kind == "action" and c.weight >= 1.0 and
+            any(i.startswith("site.") for i in implied_closure(lex, [c.id])))
         self._retrieval_cache: dict[tuple, list[Candidate]] = {}
         self.max_mentions = int(lex.scoring.get("max_mentions", 200))
 
@@ -145,7 +149,7 @@ class Engine:
         spans = self.sections.find(full)
         if answer_text:
             spans = _with_answer_section(spans, len(clean), len(full))
-        analysis = analyse(doc, SectionIndex(spans), self.context)
+        analysis = analyse(doc, SectionIndex(spans), self.context, self._weights, self._self_sited)
         self._drop_device_parts(analysis)
         mentions = analysis.mentions
         if len(mentions) > self.max_mentions:

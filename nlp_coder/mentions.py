@@ -100,7 +100,15 @@ def resolve_overlaps(spans: list) -> list:
     return kept
 
 
-def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder) -> Analysis:
+def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
+            weights: dict[str, float] | None = None,
+            self_sited: frozenset[str] = frozenset()) -> Analysis:
+    """Concept hits with section and context, grouped into procedure mentions.
+
+    ``weights`` are the lexicon weights of concepts: in narrative text an action makes a procedure
+    only when it names its own site (``self_sited``: "lobectomy") or the sentence names one, and
+    generic actions (weight below 1: "placed", "incision") never do."""
+    weights = weights or {}
     text = doc.text
     fuzzy_scores: dict[tuple[int, int], float] = doc.user_data.get(FUZZY_KEY, {})
     sents = list(doc.sents)
@@ -141,12 +149,13 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder) -> Analysis:
             stop = min([tp for tp, cats in terms_by_sent.get(sent_of[t.start], [])
                         if t.end <= tp < stop and "indication" in cats] + [stop])
             indication_tokens.update(range(t.start, stop))
-    by_sent: dict[int, list[Hit]] = {}
+    # A scraped note may run a sentence across a header: group by sentence *and* section.
+    by_sent: dict[tuple[int, int], list[Hit]] = {}
     for h in hits:
-        by_sent.setdefault(h.sent, []).append(h)
+        by_sent.setdefault((h.sent, sections.at(h.start).start), []).append(h)
     mentions: list[Mention] = []
     not_performed: list[Mention] = []
-    for si, shits in sorted(by_sent.items()):
+    for (si, _), shits in sorted(by_sent.items()):
         sec = shits[0].section
         anchors = [h for h in shits if h.kind in ANCHOR_KINDS and "indication" not in h.context]
         # A named procedure that names only a device yields to an action just before it:
@@ -159,6 +168,12 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder) -> Analysis:
         procs = [a for a in anchors if a.kind == PROCEDURE_LABEL]
         anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or
                    not any(p.tok_start <= a.tok_start and a.tok_end <= p.tok_end for p in procs)]
+        if sec not in CODED_CATEGORIES:
+            # In narrative, a generic verb ("placed", "removed", "incision") is only a procedure
+            # when the sentence also says where; named procedures always are.
+            has_site = any(h.kind == "site" and "indication" not in h.context for h in shits)
+            anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or a.id in self_sited or
+                       (has_site and weights.get(a.id, 1.0) >= 1.0) or weights.get(a.id, 1.0) > 1.0]
         if not anchors and sec in CODED_CATEGORIES:
             # A listed procedure named without an action word ("soft-palate implants"):
             # anchor on its device, else its site.
@@ -207,8 +222,12 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder) -> Analysis:
                 not_performed.append(m)
             elif sec in coded_sections or sec == ANSWER and not mentions:
                 mentions.append(m)
-    doc_modifiers = [h for h in hits if h.kind in SHARED_KINDS and h.performed and
-                     h.section in PERFORMED_CATEGORIES | {ANSWER}]
+    # Only sentences that do something specific lend their approach/imaging/side to the note
+    # ("the safety belt was placed across his lap" does not make a procedure laparoscopic).
+    action_sents = {h.sent for h in hits if h.kind in ANCHOR_KINDS and h.performed
+                    and weights.get(h.id, 1.0) >= 1.0}
+    doc_modifiers = [h for h in hits if h.kind in SHARED_KINDS and h.performed and (
+        h.section == ANSWER or (h.section in PERFORMED_CATEGORIES - {"findings"} and h.sent in action_sents))]
     return Analysis(text, hits, mentions, not_performed, doc_modifiers, converted, sections)
 
 

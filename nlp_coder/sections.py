@@ -37,8 +37,11 @@ class SectionFinder:
         alt = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in names) or "(?!)"
         # Header at line start or after . , ; (flattened notes), optional numbering, then a colon.
         self.header_re = re.compile(
-            r"(?:^|(?<=[\n.,;]))[ \t]*(?:\d+[.)]\s*)?(" + alt + r")\s*(?:\([a-z]*\)\s*)?:",
+            r"(?:^|(?<=[\n.,;]))[ \t]*(?:\d+[.)]\s*)?(" + alt + r")\s*(?:\([a-z]*\)\s*)?,?\s*:",
             re.IGNORECASE)
+        # Scraped notes also drop the colon: "OPERATIVE PROCEDURE,1. ..." (capitals only).
+        self.bare_header_re = re.compile(
+            r"(?:^|(?<=[\n.,;]))[ \t]*(" + alt + r")(?=[ \t]*(?:,|\n))", re.IGNORECASE)
         self.title_max_words = title_max_words
 
     def find(self, text: str) -> list[SectionSpan]:
@@ -49,6 +52,16 @@ class SectionFinder:
             sec = self.by_header.get(name)
             if sec is not None:
                 marks.append((m.start(1), m.end(), sec.category, name))
+        seen = {mk[0] for mk in marks}
+        for m in self.bare_header_re.finditer(text):
+            raw = m.group(1)
+            if m.start(1) in seen or not raw.isupper() or len(raw) < 4:
+                continue
+            name = " ".join(raw.lower().split())
+            sec = self.by_header.get(name)
+            if sec is not None:
+                marks.append((m.start(1), m.end(), sec.category, name))
+        marks.sort()
         spans: list[SectionSpan] = []
         first_start = marks[0][0] if marks else len(text)
         pos = 0
@@ -77,6 +90,9 @@ class SectionFinder:
         stripped = text.lstrip()
         lead = len(text) - len(stripped)
         nl = stripped.find("\n")
+        if nl < 0 and 0 < len(stripped.split()) <= self.title_max_words and \
+                not re.search(r"[.;!?]\s+\S", stripped):
+            return len(text)  # a one-sentence note ("Lap chole under GA") is the procedure's name
         if nl <= 0:
             return 0
         line = stripped[:nl]
