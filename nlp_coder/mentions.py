@@ -208,6 +208,19 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
                 for a in anchors:
                     if not any(x.kind == kind for x in groups[id(a)]):
                         groups[id(a)].extend(mods)
+        # "Bronchoscopy with biopsies": an action with no site of its own, joined to the
+        # procedure before it, is a component of that procedure rather than another one.
+        head_of: dict[int, Hit] = {}
+        for prev, a in zip(anchors, anchors[1:]):
+            if (a.kind == "action" and a.id not in self_sited and prev.tok_end <= a.tok_start
+                    and not any(h.kind == "site" for h in groups[id(a)])
+                    and _joined(doc, prev, a, shits)):
+                head = head_of.get(id(prev), prev)
+                groups[id(head)].extend([a, *groups[id(a)]])
+                groups[id(a)] = []
+                head_of[id(a)] = head
+                a.context.setdefault("component", "joined")
+        anchors = [a for a in anchors if "component" not in a.context]
         words: list[str] | None = None
         for a in anchors:
             if words is None:  # once per sentence, shared by its procedures
@@ -245,6 +258,15 @@ def _governs(doc: Doc, action: Hit, p: Hit, shits: list[Hit]) -> bool:
             for i in range(h.tok_start, h.tok_end)}
     return all((t.is_stop and t.lower_ not in _COORDINATORS) or t.i in mods
                for t in doc[action.tok_end:p.tok_start])
+
+
+def _joined(doc: Doc, prev: Hit, a: Hit, shits: list[Hit]) -> bool:
+    """'X with Y', 'X and Y', 'X + Y' with at most a qualifier between ('with multiple')."""
+    gap = doc[prev.tok_end:a.tok_start]
+    if not 1 <= len(gap) <= 3 or gap[0].lower_ not in _COORDINATORS | {"&", "+"}:
+        return False
+    quals = {i for h in shits if h.kind in ("qualifier", "laterality") for i in range(h.tok_start, h.tok_end)}
+    return all(t.i in quals or t.lower_ in _COORDINATORS | {"&", "+"} or t.is_stop for t in gap[1:])
 
 
 # Grammar, not vocabulary: words that join two procedures rather than an action and its object.
