@@ -129,8 +129,12 @@ class Assembler:
         often misreadings of the narrative than real operations: offer them as possible
         additional codes (alternatives replacing nothing) instead of asserting them."""
         floor = float(self.lex.scoring.get("extra_group_min_score", 0.45))
-        if not groups or max(g.top.score for g in groups) < 0.8:
+        if not groups:
             return groups
+        best = max(groups, key=lambda g: g.top.score)
+        if best.top.score < 0.8:
+            # Nothing is well supported: keep the best reading only (flagged by its confidence).
+            floor = best.top.score
         kept = []
         for g in groups:
             if g.top.score < floor:

@@ -21,7 +21,7 @@ from .classification import Classification, CodeEntry
 from .features import doc_features
 from .lexicons import Lexicons
 
-INDEX_FORMAT = 8
+INDEX_FORMAT = 9
 
 
 @dataclass
@@ -126,6 +126,8 @@ class CodeIndex:
               categories: dict[str, str]) -> "CodeIndex":
         subsidiary = frozenset(c.z_code[:3] for c in lex.concepts.values()
                                if c.z_code and c.z_code[0] not in "YZ")
+        secondary = tuple(p for r in lex.secondary_only for p in r.scope)
+        subsidiary |= {e.category for e in entries if e.code.startswith(secondary)}
         titles = [e.title for e in entries]
         cat_codes = sorted(categories)
         docs = list(nlp.pipe(titles + [categories[c] for c in cat_codes], batch_size=512))

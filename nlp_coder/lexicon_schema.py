@@ -199,6 +199,12 @@ class SiteCodeRule(_Rule):
     _v_scope = field_validator("scope")(lambda vs: [_check_prefix(v) for v in vs])
 
 
+class SecondaryOnlyRule(_Rule):
+    scope: list[str] = Field(min_length=1)
+
+    _v_scope = field_validator("scope")(lambda vs: [_check_prefix(v) for v in vs])
+
+
 class CombinationRule(_Strict):
     id: str
     requires: list[str] = Field(min_length=1)

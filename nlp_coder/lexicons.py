@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from .lexicon_schema import (
     AbsorptionRule, CombinationRule, CompanionRule, Concept, IncompatibleRule, LateralityRule,
-    Procedure, Section, SiteCodeRule, SuccessorRule, Terminator, Trigger,
+    Procedure, SecondaryOnlyRule, Section, SiteCodeRule, SuccessorRule, Terminator, Trigger,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -29,6 +29,7 @@ _RULE_FILES: dict[str, type[BaseModel]] = {
     "absorption.jsonl": AbsorptionRule,
     "combinations.jsonl": CombinationRule,
     "site_codes.jsonl": SiteCodeRule,
+    "secondary_only.jsonl": SecondaryOnlyRule,
 }
 _CONTEXT_FILES: dict[str, type[BaseModel]] = {
     "triggers.jsonl": Trigger,
@@ -66,6 +67,7 @@ class Lexicons:
     absorption: list[AbsorptionRule] = field(default_factory=list)
     combinations: list[CombinationRule] = field(default_factory=list)
     site_code_rules: list[SiteCodeRule] = field(default_factory=list)
+    secondary_only: list[SecondaryOnlyRule] = field(default_factory=list)
     scoring: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # entry id -> "file:line"
 
@@ -165,7 +167,8 @@ def load_lexicons(path: str | os.PathLike[str] | None = None) -> Lexicons:
              "incompatible.jsonl": lex.incompatible, "successors.jsonl": lex.successors,
              "absorption.jsonl": lex.absorption,
              "combinations.jsonl": lex.combinations,
-             "site_codes.jsonl": lex.site_code_rules}[name].extend(items)  # type: ignore[arg-type]
+             "site_codes.jsonl": lex.site_code_rules,
+             "secondary_only.jsonl": lex.secondary_only}[name].extend(items)  # type: ignore[arg-type]
         else:
             problems.append(f"{rel}: unexpected lexicon file (not a known folder/file name)")
     scoring_path = root / "scoring.json"
