@@ -231,9 +231,15 @@ class Engine:
             if len(self._retrieval_cache) < 50_000:  # notes repeat themselves; batches too
                 self._retrieval_cache[key] = cands
         direct: list[Candidate] = []
+        site_chapters = [set(self.lex.concepts[h.id].chapters) for h in hits
+                         if h.kind == "site" and h not in mention.inherited and self.lex.concepts[h.id].chapters]
         for h in anchor_procs:
             entry = self.lex.procedures[h.id]
             code = self.assembler.usable_code(entry.codes[0])
+            if code and site_chapters and not any(code[0] in ch for ch in site_chapters):
+                # "drainage of abscess of liver": the index's skin-abscess default is in a chapter
+                # the organ the note names never leads to; let the facets choose.
+                continue
             if code:
                 direct.append(Candidate(code, float(sc["index_hit_score"]), 1.0, 1.0, [h.id], h.id))
         if direct:
@@ -251,6 +257,16 @@ class Engine:
                                       b.matched, direct[0].via)
         seen = {c.code for c in direct}
         return direct + [c for c in cands if c.code not in seen], feats
+
+    def _code_sites(self, code: str) -> set[str]:
+        """Sites a code's title and category name, with their broader sites."""
+        i = self.index.pos.get(code)
+        if i is None:
+            return set()
+        e = self.index.entries[i]
+        fs = self.index.title_feats[i] | self.index.cat_feats.get(e.category, frozenset())
+        sites = {f for f in fs if f.startswith("site.")}
+        return sites.union(*(self.lex.ancestors(x) for x in sites))
 
     def _title_core(self, code: str) -> frozenset[str]:
         """A code's title facets without the NEC/other/unspecified qualifiers."""
