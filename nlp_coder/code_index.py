@@ -196,7 +196,11 @@ class CodeIndex:
         ok = self.eligible & (cover > 0) & (explained > 0)
         if not ok.any():
             return []
-        detail = explained < 0.999
+        # A stated method or qualifier that no title of the classification uses ("electrotherapy")
+        # is documented detail without a code of its own: that is what .8 is for (R3).
+        unclassifiable = any(f not in idf and f.split(".", 1)[0] in ("action", "device", "qualifier")
+                             and feats.get(f, 0.0) >= 1.0 for f in core)
+        detail = (explained < 0.999) | unclassifiable
         spec = numpy.ones(n)
         spec[self.kind == 1] = specificity.get("nec", 0.97)
         k2, k3 = self.kind == 2, self.kind == 3
