@@ -99,7 +99,7 @@ class Assembler:
         for m in analysis.not_performed:
             pass
         needs_review = any(c.needs_review for c in codes if c.role == "primary") or any(
-            q.facet in ("laterality", "stage") for q in questions)
+            q.facet in ("laterality", "stage", "companion") for q in questions)
         not_coded = [{"text": m.anchor.text, "start": m.anchor.start, "end": m.anchor.end,
                       "context": sorted(m.context)} for m in analysis.not_performed]
         result = CodingResult(e.classification_info(), codes, alternatives, questions, warnings,

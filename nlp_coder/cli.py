@@ -224,6 +224,53 @@ def evaluate(
               "specific siblings recorded in lexicons/rules/successors.jsonl")
 
 
+@app.command("batch")
+def batch(
+    input: str = typer.Argument(..., help="CSV/TSV, JSONL, a folder of .txt files, or '-' for stdin (CSV or JSONL)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output file: .jsonl (one result per note) or .csv (long format, one row per code)."),
+    text_column: str = typer.Option("text", "--text-column", help="Column (CSV/TSV) or field (JSONL) holding the note."),
+    id_column: Optional[str] = typer.Option(None, "--id-column", help="Column or field holding the note id [default: 'id' if present, else the note's position]."),
+    input_format: Optional[str] = typer.Option(None, "--input-format", help="csv, tsv, jsonl or txt [default: from the extension; stdin: sniffed]."),
+    output_format: Optional[str] = typer.Option(None, "--output-format", help="jsonl or csv [default: from the extension]."),
+    workers: int = typer.Option(1, "--workers", "-w", help="Processes coding in parallel (each loads the engine once)."),
+    min_confidence: Optional[float] = typer.Option(None, "--min-confidence", help="Leave out codes below this confidence."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Code only the first N notes of the input."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run into the same output."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
+    chunk_size: int = typer.Option(32, "--chunk-size", help="Notes per chunk (the unit of parallel work and of atomic writes)."),
+    progress: str = typer.Option("auto", "--progress", help="auto (a bar on a terminal, log lines otherwise), bar, log or none."),
+    engine_name: str = typer.Option("local", "--engine", help="local, or spark for Parquet/CSV inputs on a Spark cluster."),
+    lexicons: Optional[Path] = typer.Option(None, "--lexicons", help="Lexicon folder to use."),
+) -> None:
+    """Code a file of notes: exit 0 when all were coded, 1 with row errors, 2 on failure."""
+    from .batch import EXIT_ROW_ERRORS, BatchFailure, BatchOptions, MalformedInput, run_batch
+    if engine_name == "spark":
+        from .spark import SparkBatchError, run_spark_batch
+        try:
+            errors = run_spark_batch(input, output, input_format=input_format, text_column=text_column,
+                                     id_column=id_column, min_confidence=min_confidence, limit=limit,
+                                     overwrite=overwrite, lexicons=str(lexicons) if lexicons else None)
+        except SparkBatchError as exc:
+            raise _fail(str(exc)) from None
+        raise typer.Exit(EXIT_ROW_ERRORS if errors else 0)
+    if engine_name != "local":
+        raise _fail(f"unknown --engine {engine_name!r} (local or spark)")
+    if progress not in ("auto", "bar", "log", "none"):
+        raise _fail("--progress must be auto, bar, log or none")
+    opts = BatchOptions(input=input, output=output, input_format=input_format, output_format=output_format,
+                        text_column=text_column, id_column=id_column, workers=workers,
+                        min_confidence=min_confidence, limit=limit, resume=resume, overwrite=overwrite,
+                        chunk_size=chunk_size, lexicons=str(lexicons) if lexicons else None,
+                        progress=progress)
+    try:
+        counts = run_batch(opts)
+    except (BatchFailure, MalformedInput, InputError) as exc:
+        raise _fail(str(exc)) from None
+    except (LexiconError, clsmod.ClassificationError) as exc:
+        raise _fail(str(exc)) from None
+    raise typer.Exit(EXIT_ROW_ERRORS if counts.errors else 0)
+
+
 @app.command("lexicons")
 def lexicons_check(path: Optional[Path] = typer.Argument(None)) -> None:
     """Validate the lexicon files."""
@@ -231,9 +278,25 @@ def lexicons_check(path: Optional[Path] = typer.Argument(None)) -> None:
     raise typer.Exit(check([str(path)] if path else []))
 
 
+@app.command("tui")
+def tui(
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="A worklist: notes.csv (id,text), notes.jsonl or a folder of .txt."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where accepted results are appended (JSONL); default beside the worklist."),
+) -> None:
+    """Open the terminal UI for coders (a worklist with --file)."""
+    from .tui import run
+    from .tui.worklist import WorklistError
+    try:
+        run(file=file, output=output)
+    except WorklistError as exc:
+        raise _fail(str(exc)) from None
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
+        if len(sys.argv) == 1 and sys.stdin.isatty() and sys.stdout.isatty():
+            sys.argv.append("tui")   # 'nlp-coder' alone in a terminal opens the UI
         app()
     except KeyboardInterrupt:
         err.print("interrupted")

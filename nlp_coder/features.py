@@ -54,6 +54,12 @@ def doc_features(lex: Lexicons, doc: Doc) -> set[str]:
         ids.append(sp.id_)
         covered.update(range(sp.start, sp.end))
     fw = {i: 1.0 for i in [*ids, *implied_closure(lex, ids)]}
+    # A compound action or device in a title ("microwave ablation") also says its broader form
+    # ("ablation"), so a note naming the broader form with its parts matches it.
+    for i in list(fw):
+        if i.startswith(("action.", "device.")):
+            for a in lex.ancestors(i):
+                fw.setdefault(a, 1.0)
     _apply_combinations(lex, fw, 1.0)
     feats = set(fw)
     for tok in doc:

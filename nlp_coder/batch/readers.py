@@ -37,15 +37,19 @@ class Record:
 class ByteCounter(io.RawIOBase):
     """Wraps a binary stream and counts the bytes read (for progress on files of known size)."""
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: BinaryIO, prefix: bytes = b"") -> None:
         self.raw = raw
+        self.prefix = prefix  # bytes already read to sniff the format, served first
         self.count = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b) -> int:  # type: ignore[no-untyped-def,override]
-        data = self.raw.read(len(b))
+        if self.prefix:
+            data, self.prefix = self.prefix[:len(b)], self.prefix[len(b):]
+        else:
+            data = self.raw.read(len(b))
         n = len(data)
         b[:n] = data
         self.count += n
@@ -115,7 +119,8 @@ def read_delimited(stream: BinaryIO, delimiter: str, text_column: str, id_column
     if id_column is not None and id_column not in header:
         raise MalformedInput(f"{name} line 1: no column {id_column!r} in the header; use --id-column")
     ti = header.index(text_column)
-    ii = header.index(id_column) if id_column is not None else None
+    id_name = id_column or "id"  # by default an "id" column if there is one, else the position
+    ii = header.index(id_name) if id_name in header else None
     seq = 0
     line = reader.line_num
     while True:
@@ -155,7 +160,7 @@ def read_jsonl(stream: BinaryIO, text_column: str, id_column: str | None, name: 
         if not isinstance(obj, dict):
             raise MalformedInput(f"{name} line {lineno}: a JSON {type(obj).__name__}, not an object")
         seq += 1
-        rid = _clean_id(obj.get(id_column) if id_column else None, seq)
+        rid = _clean_id(obj.get(id_column or "id"), seq)
         where = f"line {lineno}"
         if text_column not in obj:
             yield Record(seq, rid, None, f"{where}: no {text_column!r} field")
@@ -205,9 +210,11 @@ class Source:
         self.id_column = id_column
         if path == "-":
             buf = sys.stdin.buffer
-            peek = buf.peek(64)[:64] if hasattr(buf, "peek") else b""
+            peek = buf.read(1)
+            while peek.isspace():  # skip leading blank lines to see the first real byte
+                peek += buf.read(1)
             self.format = detect_format(path, fmt, peek)
-            self._stream = buf  # type: ignore[assignment]
+            self._stream = io.BufferedReader(ByteCounter(buf, peek))  # type: ignore[arg-type]
             self.total: int | None = None
         else:
             p = Path(path)
@@ -231,7 +238,7 @@ class Source:
 
     def progress(self) -> int:
         """Bytes read so far (files) or notes read (folders, stdin), comparable with ``total``."""
-        if self._counter is not None:
+        if self._counter is not None and self.total is not None:
             return self._counter.count
         return self._yielded
 
