@@ -21,7 +21,7 @@ from .assembly import Assembler, Group
 from .classification import Classification, CodeEntry
 from .code_index import Candidate, CodeIndex, index_cache_path, load_index, save_index
 from .context import ContextFinder
-from .features import implied_closure, mention_features
+from .features import apply_combinations, implied_closure, mention_features
 from .lexicons import Lexicons, load_lexicons
 from .mentions import ANSWER, Analysis, Mention, analyse
 from .paths import data_home
@@ -220,6 +220,8 @@ class Engine:
                 if feats.get(f, 0.0) < w:
                     feats[f] = w
             core.add(h.id)
+        if mention.fallback_sites and not has_site:
+            apply_combinations(self.lex, feats, float(sc["feature_weights"].get("implied", 0.9)))
         site_ids = [h.id for h in hits if h.kind == "site"] or [h.id for h in mention.fallback_sites]
         sites = {s for i in site_ids for s in [i, *self.lex.ancestors(i)]}
         sites |= {f for f, w in feats.items() if f.startswith("site.") and w >= 0.85}

@@ -60,7 +60,7 @@ def doc_features(lex: Lexicons, doc: Doc) -> set[str]:
         if i.startswith(("action.", "device.")):
             for a in lex.ancestors(i):
                 fw.setdefault(a, 1.0)
-    _apply_combinations(lex, fw, 1.0)
+    apply_combinations(lex, fw, 1.0)
     feats = set(fw)
     for tok in doc:
         if tok.i not in covered:
@@ -87,7 +87,7 @@ def mention_features(lex: Lexicons, explicit: list[str], words: list[str],
         put(i, 1.0)
     for i in implied_closure(lex, explicit):
         put(i, w_implied)
-    _apply_combinations(lex, feats, w_implied)
+    apply_combinations(lex, feats, w_implied)
     for i in list(feats):
         base = feats[i]
         for k, anc in enumerate(lex.ancestors(i)):
@@ -103,7 +103,7 @@ def mention_features(lex: Lexicons, explicit: list[str], words: list[str],
     return feats
 
 
-def _apply_combinations(lex: Lexicons, feats: dict[str, float], weight: float) -> None:
+def apply_combinations(lex: Lexicons, feats: dict[str, float], weight: float) -> None:
     """Concept combinations (balloon dilatation + heart valve -> valvuloplasty), to a fixed point."""
     for _ in range(3):
         changed = False

@@ -32,17 +32,20 @@ if TYPE_CHECKING:
     from ..engine import Engine
 
 WIDE = 120
+BIG_NOTE = 200_000   # characters
 
 
 class CodingScreen(Screen[None]):
     BINDINGS = [
         Binding("f1", "help", "Help"),
-        Binding("f2", "add_code", "Add code"),
+        Binding("f2", "add_code", "Add"),
         Binding("f3", "export", "Export"),
         # priority: the note editor binds F6/F7 (select line/all); the worklist keys win.
-        Binding("f5", "accept_note", "Accept note", priority=True),
-        Binding("f6,ctrl+pageup", "prev_note", "Prev", priority=True),
-        Binding("f7,ctrl+pagedown", "next_note", "Next", priority=True),
+        Binding("f5", "accept_note", "Accept", priority=True),
+        Binding("f6", "prev_note", "Prev", priority=True),
+        Binding("f7", "next_note", "Next", priority=True),
+        Binding("ctrl+pageup", "prev_note", "Prev", show=False, priority=True),
+        Binding("ctrl+pagedown", "next_note", "Next", show=False, priority=True),
         Binding("f8", "next_review", "Review", show=False, priority=True),
         Binding("f9", "toggle_dark", "Theme", show=False),
     ]
@@ -116,6 +119,8 @@ class CodingScreen(Screen[None]):
         text = event.text_area.text
         if text == self.session.text:
             return
+        # Soft-wrapping a multi-megabyte paste on every keystroke freezes the editor.
+        event.text_area.soft_wrap = len(text) < BIG_NOTE
         self.session.text = text
         self.session._touch()
         if self._timer is not None:
