@@ -11,11 +11,7 @@ from nlp_coder.code_index import index_cache_path, save_index
 from nlp_coder.engine import Engine, compile_index
 from nlp_coder.lexicons import load_lexicons
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("NLP_CODER_SHARED", ROOT.parent / "shared"))
-RELEASE_XML = SHARED / "opcs4" / "OPCS411_CodesAndTitles_Nov_2025_V1.0.xml"
-DEV_CASES = SHARED / "eval" / "dev_cases.tsv"
-CORPUS = SHARED / "corpora" / "mtsamples_surgery.csv"
+from shared_paths import CORPUS, DEV_CASES, RELEASE_XML, ROOT, SHARED  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import codes_of
+from nlp_coder.results import CodingResult
+
+
+def codes_of(result: CodingResult) -> list[str]:
+    return result.code_list()
 
 # (note, expected codes in order, abandoned flag expected)
 ROWS = [

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import codes_of
+from nlp_coder.results import CodingResult
+
+
+def codes_of(result: CodingResult) -> list[str]:
+    return result.code_list()
 from nlp_coder.results import CodeAssignment
 
 PAIRS = [("Y45", ("Y53",)), ("Y49", ("Y74",)), ("Y50", ("Y75",)),

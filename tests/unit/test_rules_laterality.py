@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import codes_of
+from nlp_coder.results import CodingResult
+
+
+def codes_of(result: CodingResult) -> list[str]:
+    return result.code_list()
 
 # (note, coder answers, expected codes in order, laterality question expected)
 ROWS = [

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import codes_of
+from nlp_coder.results import CodingResult
+
+
+def codes_of(result: CodingResult) -> list[str]:
+    return result.code_list()
 
 ROLE_RANK = {"primary": 0, "other": 1, "method": 2, "site": 3, "laterality": 4}
 

@@ -1,7 +1,11 @@
 """The issue's must-show examples, end to end through the public API."""
 from __future__ import annotations
 
-from conftest import codes_of
+from nlp_coder.results import CodingResult
+
+
+def codes_of(result: CodingResult) -> list[str]:
+    return result.code_list()
 
 SEED = "balloon dilatation of aortic valve under fluoroscopy"
 
