@@ -118,18 +118,32 @@ class Engine:
             hit = self.lookup(norm)
             assert hit is not None
             return [(hit, 100.0)]
+        # Clinical wording first ("lap chole", "TURP"): what the engine would code the query to.
+        coded: list[tuple[CodeEntry, float]] = []
+        r = self.code(q)
+        confident = [c.code for c in r.codes if c.role == "primary" and c.confidence >= 0.6]
+        for code in confident + ([a.code for a in r.alternatives] if confident else []):
+            e = self.lookup(code)
+            if e and e.active and all(e.code != x.code for x, _ in coded):
+                coded.append((e, 100.0 - len(coded)))
         if self._search_choices is None:
             self._search_choices = {e.code: f"{e.title} {e.category_title}" for e in self.index.entries}
         hits = process.extract(q, self._search_choices, scorer=fuzz.token_set_ratio,
-                               processor=default_process, limit=limit * 4)
-        # token_set_ratio rewards subsets; break ties towards titles that say more of the query.
-        ranked = sorted(hits, key=lambda h: (-h[1], -fuzz.partial_ratio(
-            default_process(q), default_process(self.title(h[2]))), h[2]))
-        out = []
-        for _, score, code in ranked[:limit]:
+                               processor=default_process, limit=limit * 8)
+        # token_set_ratio finds candidates (it rewards subsets); rank them by how much of the
+        # query the title itself spells out, so "aortic valvulo" finds the valvuloplasty first.
+        pq = default_process(q)
+
+        def rank(h: tuple[str, float, str]) -> float:
+            return 0.5 * h[1] + 0.5 * fuzz.partial_ratio(pq, default_process(self.title(h[2])))
+
+        ranked = sorted(((c, rank(h), code) for h in hits for c, code in [(h[0], h[2])]),
+                        key=lambda h: (-h[1], h[2]))
+        out = list(coded[:limit])
+        for _, score, code in ranked:
             e = self.lookup(code)
-            if e:
-                out.append((e, float(score)))
+            if e and len(out) < limit and all(e.code != x.code for x, _ in out):
+                out.append((e, float(min(score, 99.0))))
         return out
 
     # ----------------------------------------------------------------- coding
