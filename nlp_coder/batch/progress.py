@@ -105,17 +105,17 @@ class Progress:
             self.update()
             self._bar.stop()
 
-    def summary(self, output: str, interrupted: bool = False) -> None:
+    def summary(self, output: str, status: str = "done") -> None:
+        """The end-of-run line; ``status`` is done, interrupted or stopped (a failure)."""
         if self.mode == "none":
             return
         c = self.counts
-        head = "interrupted" if interrupted else "done"
         resumed = f"; {c.skipped} already in the output (resumed)" if c.skipped else ""
         self.stream.write(
-            f"nlp-coder batch {head}: {c.read} notes read, {c.coded} coded, {c.needs_review} needing "
+            f"nlp-coder batch {status}: {c.read} notes read, {c.coded} coded, {c.needs_review} needing "
             f"review, {c.nothing_codable} with nothing codable, {c.errors} errors; "
             f"{c.elapsed:.1f} s, {c.rate:.1f} notes/s{resumed} -> {output}\n")
-        if interrupted:
-            self.stream.write("nlp-coder batch: the output holds whole notes only; run the same "
-                              "command with --resume to continue\n")
+        if status != "done":
+            self.stream.write("nlp-coder batch: the output holds whole notes only; fix the cause if "
+                              "any and run the same command with --resume to continue\n")
         self.stream.flush()

@@ -111,14 +111,18 @@ def run_batch(opts: BatchOptions, engine: Any = None) -> Counts:
     source = Source(opts.input, opts.input_format, opts.text_column, opts.id_column)
     writer = open_writer(opts.output, opts.output_format, opts.resume, opts.overwrite)
     counts = Counts(skipped=writer.done)
-    progress = Progress(counts, lambda: (source.progress(), source.total), opts.progress,
-                        opts.log_every)
+    if opts.limit is not None:  # progress in notes towards the limit
+        todo = max(0, opts.limit - writer.done)
+        where = lambda: (counts.written, todo)  # noqa: E731
+    else:  # progress in bytes of input (notes for a folder or stdin)
+        where = lambda: (source.progress(), source.total)  # noqa: E731
+    progress = Progress(counts, where, opts.progress, opts.log_every)
     old_term = None
     try:
         old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread: leave signals alone
         pass
-    interrupted = False
+    status = "done"
     try:
         records = source.records()
         _skip_done(records, writer.done, writer.last_id, isinstance(writer, CsvWriter))
@@ -145,7 +149,10 @@ def run_batch(opts: BatchOptions, engine: Any = None) -> Counts:
             else:
                 _run_pool(opts, chunks, writer, counts, progress)
     except KeyboardInterrupt:
-        interrupted = True
+        status = "interrupted"
+        raise
+    except BaseException:
+        status = "stopped"
         raise
     finally:
         counts.ended = time.perf_counter()
@@ -153,7 +160,7 @@ def run_batch(opts: BatchOptions, engine: Any = None) -> Counts:
         source.close()
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
-        progress.summary(str(opts.output), interrupted=interrupted)
+        progress.summary(str(opts.output), status)
     return counts
 
 

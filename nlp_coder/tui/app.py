@@ -9,6 +9,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
+from .big_notes import BigNoteCoder
 from .coding_screen import CodingScreen
 from .commands import CoderCommands
 from .worklist import OutputLog, WorkItem, default_output, load_worklist
@@ -28,6 +29,8 @@ class NlpCoderApp(App[None]):
                  debounce: float = 0.3, text: str = "") -> None:
         super().__init__()
         self.engine = engine
+        # Only an engine this app loads itself can be re-created in a helper process.
+        self.big_coder = BigNoteCoder() if engine is None else None
         self.items: list[WorkItem] = load_worklist(file) if file else []
         out = output or (default_output(file) if file else None)
         self.output_log = OutputLog(out) if out else None
@@ -75,3 +78,7 @@ class NlpCoderApp(App[None]):
             self.coding.save_draft()
         finally:
             self.exit()
+
+    def on_unmount(self) -> None:
+        if self.big_coder is not None:
+            self.big_coder.close()

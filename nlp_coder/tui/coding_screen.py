@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, TextArea
 from textual.worker import get_current_worker
 
 from ..results import CodingResult
+from .big_notes import BIG_NOTE
 from .code_details import CodeDetails
 from .codes_table import CodesTable
 from .conversation import Conversation
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from ..engine import Engine
 
 WIDE = 120
-BIG_NOTE = 200_000   # characters
 
 
 class CodingScreen(Screen[None]):
@@ -138,7 +138,11 @@ class CodingScreen(Screen[None]):
     def _code(self, text: str, answers: list[str], note_id: str) -> None:
         engine = self.engine
         assert engine is not None
-        result = engine.code(text, answers=answers)
+        big = getattr(self.app, "big_coder", None)
+        if big is not None and len(text) > BIG_NOTE:
+            result = big.code(text, answers)     # a helper process: the UI keeps the GIL
+        else:
+            result = engine.code(text, answers=answers)
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._coded, text, answers, note_id, result)
 

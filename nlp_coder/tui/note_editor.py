@@ -9,9 +9,11 @@ import bisect
 from typing import Sequence
 
 from rich.style import Style
+from textual import events
 from textual.widgets import TextArea
 
 from ..results import ConceptMention
+from .big_notes import BIG_NOTE
 
 KIND_GROUP = {
     "procedure": "proc", "action": "proc", "device": "device", "site": "site",
@@ -30,6 +32,11 @@ class NoteEditor(TextArea):
         self._coded_text: str | None = None
         super().__init__(text, soft_wrap=True, tab_behavior="focus", show_line_numbers=False,
                          **kw)  # type: ignore[arg-type]
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        # Textual calls each class's handler along the MRO: TextArea's inserts the text after this.
+        if len(event.text) + len(self.document.text) > BIG_NOTE:
+            self.soft_wrap = False      # wrapping megabytes on every edit would freeze the editor
 
     def on_mount(self) -> None:
         self._install_styles()
