@@ -16,6 +16,7 @@ from .context import ContextFinder
 from .fuzzy_matcher import FUZZY_KEY
 from .pipeline import PROCEDURE_LABEL, concept_spans
 from .sections import CODED_CATEGORIES, PERFORMED_CATEGORIES, SectionIndex
+from .sentences import SENTS_KEY
 
 ANSWER = "answer"
 NOT_PERFORMED = frozenset({"negated", "planned", "historical", "alternative", "family", "indication"})
@@ -25,6 +26,12 @@ ANCHOR_KINDS = frozenset({"action", PROCEDURE_LABEL})
 LOCAL_KINDS = frozenset({"site", "device", "qualifier"})
 SHARED_KINDS = frozenset({"approach", "modality", "access", "laterality"})
 MODIFIER_LABELS = frozenset({"modality", "access"})
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    start: int
+    end: int
 
 
 @dataclass
@@ -111,11 +118,11 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     weights = weights or {}
     text = doc.text
     fuzzy_scores: dict[tuple[int, int], float] = doc.user_data.get(FUZZY_KEY, {})
-    sents = list(doc.sents)
+    bounds = doc.user_data.get(SENTS_KEY) or [(s.start, s.end) for s in doc.sents]
+    sents = [_Bounds(a, b) for a, b in bounds]
     sent_of = [0] * len(doc)
-    for si, s in enumerate(sents):
-        for i in range(s.start, s.end):
-            sent_of[i] = si
+    for si, (a, b) in enumerate(bounds):
+        sent_of[a:b] = [si] * (b - a)
     trig_hits, terms = ctx.triggers_in(doc)
     # Group triggers and terminators by sentence: long notes would otherwise be quadratic.
     trig_by_sent: dict[int, list] = {}

@@ -33,33 +33,34 @@ class SectionFinder:
         for s in sections:
             for h in s.headers:
                 self.by_header[" ".join(h.lower().split())] = s
-        names = sorted(self.by_header, key=len, reverse=True)
-        alt = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in names) or "(?!)"
-        # Header at line start or after . , ; (flattened notes), optional numbering, then a colon.
+        self.max_words = max((len(h.split()) for h in self.by_header), default=1)
+        # Candidates, then a dictionary lookup: one alternation of ~400 header names in a regex
+        # is an order of magnitude slower on long notes.
+        # A header sits at a line start or after . , ; (scraped notes flatten line breaks),
+        # may be numbered, and ends with a colon ...
         self.header_re = re.compile(
-            r"(?:^|(?<=[\n.,;]))[ \t]*(?:\d+[.)]\s*)?(" + alt + r")\s*(?:\([a-z]*\)\s*)?,?\s*:",
-            re.IGNORECASE)
-        # Scraped notes also drop the colon: "OPERATIVE PROCEDURE,1. ..." (capitals only).
+            r"(?:^|(?<=[\n.,;]))[ \t]*(?:\d+[.)]\s*)?([A-Za-z][A-Za-z0-9 /&'()-]{0,80}?)\s*,?\s*:")
+        # ... or, in capitals only, with a comma or line break where the colon was dropped.
         self.bare_header_re = re.compile(
-            r"(?:^|(?<=[\n.,;]))[ \t]*(" + alt + r")(?=[ \t]*(?:,|\n))", re.IGNORECASE)
+            r"(?:^|(?<=[\n.,;]))[ \t]*([A-Z][A-Z0-9 /&'()-]{2,80}?)(?=[ \t]*(?:,|\n))")
         self.title_max_words = title_max_words
 
     def find(self, text: str) -> list[SectionSpan]:
         """Sections covering the whole text in order (BODY where no header applies)."""
         marks: list[tuple[int, int, str, str]] = []  # header start, content start, category, header
         for m in self.header_re.finditer(text):
-            name = " ".join(m.group(1).lower().split())
-            sec = self.by_header.get(name)
-            if sec is not None:
+            hit = self._lookup(m.group(1))
+            if hit is not None:
+                sec, name = hit
                 marks.append((m.start(1), m.end(), sec.category, name))
         seen = {mk[0] for mk in marks}
         for m in self.bare_header_re.finditer(text):
             raw = m.group(1)
-            if m.start(1) in seen or not raw.isupper() or len(raw) < 4:
+            if m.start(1) in seen or len(raw) < 4:
                 continue
-            name = " ".join(raw.lower().split())
-            sec = self.by_header.get(name)
-            if sec is not None:
+            hit = self._lookup(raw, exact=True)
+            if hit is not None:
+                sec, name = hit
                 marks.append((m.start(1), m.end(), sec.category, name))
         marks.sort()
         spans: list[SectionSpan] = []
@@ -85,6 +86,15 @@ class SectionFinder:
         if not spans:
             spans.append(SectionSpan(0, len(text), BODY, ""))
         return spans
+
+    def _lookup(self, raw: str, exact: bool = False) -> tuple[Section, str] | None:
+        """A known header name, optionally with an optional '(s)' or '(es)' suffix."""
+        words = raw.lower().replace("(s)", "").replace("(es)", "").split()
+        if not words or len(words) > self.max_words + 1:
+            return None
+        name = " ".join(words)
+        sec = self.by_header.get(name)
+        return (sec, name) if sec is not None else None
 
     def _title_end(self, text: str) -> int:
         stripped = text.lstrip()
