@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import numpy
 from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.attrs import IS_ALPHA, LENGTH, LOWER
 from spacy.tokens import Doc, Span
 
 SPANS_KEY = "nlp_coder_concepts"
@@ -23,7 +25,11 @@ class FuzzyMatcher:
                  min_length: int = 6, score_cutoff: float = 88.0, cache_size: int = 200_000):
         # terms: lowercase single word -> (label, entry id)
         self.terms = terms
-        self.choices = list(terms)
+        # Misspellings keep their first letter almost always: bucket the choices by it so each
+        # lookup compares against a few hundred terms, not thousands.
+        self.buckets: dict[str, list[str]] = {}
+        for t in terms:
+            self.buckets.setdefault(t[:1], []).append(t)
         self.known = set(known_words) | set(STOP_WORDS) | set(terms)
         self.min_length = min_length
         self.score_cutoff = score_cutoff
@@ -34,7 +40,7 @@ class FuzzyMatcher:
         """Best lexicon term for a lowercase word, or None below the cutoff."""
         if word in self.cache:
             return self.cache[word]
-        hit = process.extractOne(word, self.choices, scorer=fuzz.ratio,
+        hit = process.extractOne(word, self.buckets.get(word[:1], ()), scorer=fuzz.ratio,
                                  processor=default_process, score_cutoff=self.score_cutoff)
         result = None
         if hit is not None:
@@ -46,23 +52,27 @@ class FuzzyMatcher:
 
     def __call__(self, doc: Doc) -> Doc:
         spans = doc.spans[SPANS_KEY] if SPANS_KEY in doc.spans else []
-        covered = set()
-        for sp in spans:
-            covered.update(range(sp.start, sp.end))
         added: list[Span] = []
         scores: dict[tuple[int, int], float] = {}
-        for tok in doc:
-            if tok.i in covered or len(tok) < self.min_length or not tok.is_alpha:
-                continue
-            low = tok.lower_
-            if low in self.known:
-                continue
-            hit = self.lookup(low)
-            if hit is None:
-                continue
-            label, ident, score = hit
-            added.append(Span(doc, tok.i, tok.i + 1, label=label, span_id=ident))
-            scores[(tok.idx, tok.idx + len(tok))] = score
+        if len(doc):
+            # Whole-array filtering: building a Token object for every word costs more than
+            # the matching itself on long notes.
+            arr = doc.to_array([IS_ALPHA, LENGTH, LOWER])
+            cand = (arr[:, 0] == 1) & (arr[:, 1] >= self.min_length)
+            for sp in spans:
+                cand[sp.start:sp.end] = False
+            strings = doc.vocab.strings
+            for i in numpy.flatnonzero(cand).tolist():
+                low = strings[int(arr[i, 2])]
+                if low in self.known:
+                    continue
+                hit = self.lookup(low)
+                if hit is None:
+                    continue
+                label, ident, score = hit
+                tok = doc[i]
+                added.append(Span(doc, i, i + 1, label=label, span_id=ident))
+                scores[(tok.idx, tok.idx + len(tok))] = score
         if added:
             doc.spans[SPANS_KEY] = list(spans) + added
         doc.user_data[FUZZY_KEY] = scores

@@ -6,6 +6,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+def _ev(e: "Evidence") -> dict[str, Any]:
+    return {"start": e.start, "end": e.end, "text": e.text, "concept": e.concept,
+            "entry": e.entry, "source": e.source}
+
+
 @dataclass(frozen=True)
 class Evidence:
     start: int
@@ -79,7 +84,29 @@ class CodingResult:
     not_coded: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Written out rather than dataclasses.asdict, which deep-copies recursively and cost
+        # more than coding the note in batch runs.
+        return {
+            "classification": dict(self.classification),
+            "codes": [{"code": c.code, "title": c.title, "role": c.role, "group": c.group,
+                       "confidence": c.confidence, "evidence": [_ev(e) for e in c.evidence],
+                       "rule": c.rule, "needs_review": c.needs_review, "flags": list(c.flags)}
+                      for c in self.codes],
+            "alternatives": [{"code": a.code, "title": a.title, "group": a.group,
+                              "confidence": a.confidence, "replaces": a.replaces}
+                             for a in self.alternatives],
+            "questions": [{"id": q.id, "text": q.text, "facet": q.facet, "group": q.group,
+                           "choices": [{"answer": ch.answer, "codes": list(ch.codes)} for ch in q.choices]}
+                          for q in self.questions],
+            "warnings": list(self.warnings),
+            "needs_review": self.needs_review,
+            "nothing_codable": self.nothing_codable,
+            "lexicon_version": self.lexicon_version,
+            "concepts": [{"start": m.start, "end": m.end, "text": m.text, "kind": m.kind,
+                          "entry": m.entry, "context": list(m.context), "section": m.section}
+                         for m in self.concepts],
+            "not_coded": [dict(x) for x in self.not_coded],
+        }
 
     def to_json(self, **kw: Any) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, **kw)
