@@ -96,8 +96,6 @@ class Assembler:
         codes = self._merge_laterality(groups)
         codes = self._check_incompatible(codes, warnings)
         codes = self._sequence(codes)
-        for m in analysis.not_performed:
-            pass
         needs_review = any(c.needs_review for c in codes if c.role == "primary") or any(
             q.facet in ("laterality", "stage", "companion") for q in questions)
         not_coded = [{"text": m.anchor.text, "start": m.anchor.start, "end": m.anchor.end,
