@@ -224,15 +224,20 @@ class CodeIndex:
         for f, j in self.approach_cols:
             app_v[j] = agree if feats.get(f, 0.0) >= 0.5 else conflict
         score *= numpy.exp(self.app_m.dot(app_v))
-        score = numpy.where(ok, score, -1.0)
+        # Round away float noise: sums over sets run in hash order, which differs between
+        # processes, and ties must break the same way everywhere (batch pool == one process).
+        score = numpy.where(ok, numpy.round(score, 9), -1.0)
         k = min(limit, int(ok.sum()))
-        top = numpy.argpartition(-score, k - 1)[:k]
+        kth = numpy.partition(-score, k - 1)[k - 1]
+        tied = numpy.flatnonzero(-score <= kth)
+        top = tied[numpy.lexsort((tied, -score[tied]))][:k]
         out = []
         for i in top:
             e = self.entries[int(i)]
             tf = self.title_feats[int(i)]
             matched = sorted(f for f in tf if f in feats and f not in noise)
-            out.append(Candidate(e.code, float(score[i]), float(cover[i]), float(explained[i]), matched, "facets"))
+            out.append(Candidate(e.code, float(score[i]), round(float(cover[i]), 9),
+                                 round(float(explained[i]), 9), matched, "facets"))
         out.sort(key=lambda c: (-c.score, c.code))
         return out
 
