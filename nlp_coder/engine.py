@@ -274,16 +274,6 @@ class Engine:
         seen = {c.code for c in direct}
         return direct + [c for c in cands if c.code not in seen], feats
 
-    def _code_sites(self, code: str) -> set[str]:
-        """Sites a code's title and category name, with their broader sites."""
-        i = self.index.pos.get(code)
-        if i is None:
-            return set()
-        e = self.index.entries[i]
-        fs = self.index.title_feats[i] | self.index.cat_feats.get(e.category, frozenset())
-        sites = {f for f in fs if f.startswith("site.")}
-        return sites.union(*(self.lex.ancestors(x) for x in sites))
-
     def _title_core(self, code: str) -> frozenset[str]:
         """A code's title facets without the NEC/other/unspecified qualifiers."""
         i = self.index.pos.get(code)

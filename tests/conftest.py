@@ -11,7 +11,7 @@ from nlp_coder.code_index import index_cache_path, save_index
 from nlp_coder.engine import Engine, compile_index
 from nlp_coder.lexicons import load_lexicons
 
-from shared_paths import CORPUS, DEV_CASES, RELEASE_XML, ROOT, SHARED  # noqa: F401
+from testsupport import CORPUS, DEV_CASES, RELEASE_XML, ROOT, SHARED  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +49,3 @@ def engine(imported_home: Path) -> Engine:
 def bundled_engine() -> Engine:
     """The engine with no classification imported (the bundled default)."""
     return Engine.load(use_classification=False)
-
-
-def codes_of(result) -> list[str]:  # type: ignore[no-untyped-def]
-    return [c.code for c in result.codes]

@@ -98,7 +98,7 @@ def test_bundled_default_without_import(tmp_path: Path):
 
 
 def test_eval_runs(env, tmp_path: Path):
-    from shared_paths import DEV_CASES
+    from testsupport import DEV_CASES
     if not DEV_CASES.is_file():
         pytest.skip(f"dev cases not found at {DEV_CASES}")
     misses = tmp_path / "misses.tsv"

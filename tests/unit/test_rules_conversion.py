@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlp_coder.results import CodingResult
-
-
-def codes_of(result: CodingResult) -> list[str]:
-    return result.code_list()
+from testsupport import codes_of
 
 CONVERSION = {"Y71.4", "Y71.5", "Y72.1", "Y72.2"}
 

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlp_coder.results import CodingResult
-
-
-def codes_of(result: CodingResult) -> list[str]:
-    return result.code_list()
+from testsupport import codes_of
 
 # (note, coder answers, expected codes in order, modality question expected)
 ROWS = [

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlp_coder.results import CodingResult
-
-
-def codes_of(result: CodingResult) -> list[str]:
-    return result.code_list()
+from testsupport import codes_of
 
 # (note, expected codes in order, codes that must not appear)
 ROWS = [

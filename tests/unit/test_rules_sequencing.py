@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlp_coder.results import CodingResult
-
-
-def codes_of(result: CodingResult) -> list[str]:
-    return result.code_list()
+from testsupport import codes_of
 
 ROLE_RANK = {"primary": 0, "other": 1, "method": 2, "site": 3, "laterality": 4}
 

@@ -1,11 +1,7 @@
 """The issue's must-show examples, end to end through the public API."""
 from __future__ import annotations
 
-from nlp_coder.results import CodingResult
-
-
-def codes_of(result: CodingResult) -> list[str]:
-    return result.code_list()
+from testsupport import codes_of
 
 SEED = "balloon dilatation of aortic valve under fluoroscopy"
 
