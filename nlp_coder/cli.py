@@ -176,10 +176,12 @@ def opcs_status() -> None:
 
 @app.command("eval")
 def evaluate(
-    cases: Path = typer.Argument(..., help="Cases TSV (the dev_cases.tsv format)."),
+    cases: Path = typer.Argument(..., help="Cases: a TSV (the dev_cases.tsv format), a JSONL file, "
+                                 "or a folder of JSONL files."),
     misses: Path = typer.Option(Path("eval_misses.tsv"), "--misses", help="Where to write per-case misses."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a reliability diagram PNG here."),
     as_json: bool = typer.Option(False, "--json"),
+    chapters: bool = typer.Option(False, "--by-chapter", help="Also print accuracy per chapter."),
     lexicons: Optional[Path] = typer.Option(None, "--lexicons"),
 ) -> None:
     """Score the engine on reference cases: strict and version-drift-aware figures."""
@@ -217,6 +219,14 @@ def evaluate(
                        ("f1", "code-set F1")]:
         t.add_row(label, f"{summary['strict'][key]:.3f}", f"{summary['drift'][key]:.3f}")
     out.print(t)
+    if chapters:
+        ct = Table(title="per chapter (strict)")
+        for col in ("chapter", "cases", "primary category", "primary exact", "whole code set"):
+            ct.add_column(col)
+        for ch, row in summary["by_chapter"].items():
+            ct.add_row(ch, str(row["cases"]), f"{row['primary_category']:.3f}",
+                       f"{row['primary_exact']:.3f}", f"{row['code_set_exact']:.3f}")
+        out.print(ct)
     out.print(f"coverage (not flagged for review): {summary['coverage']:.3f}")
     out.print(f"expected calibration error: {summary['ece']:.3f}")
     out.print(f"{n_miss} cases with misses written to {misses}")

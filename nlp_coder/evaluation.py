@@ -8,6 +8,7 @@ Z site code as satisfied when that more specific code names the site.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import sys
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ class Case:
     codes_all: list[str]
     codes_one_of: list[list[str]]
     conditional: set[str] = field(default_factory=set)
+    chapter: str = ""
 
 
 @dataclass
@@ -43,7 +45,24 @@ class CaseOutcome:
 
 
 def read_cases(path: str | Path) -> list[Case]:
-    """Read cases; the input text is the title, a blank line, then the text."""
+    """Read cases from a TSV (the dev_cases format), a JSONL file, or a folder of JSONL files.
+
+    In the TSV the input text is the title, a blank line, then the text. A JSONL line holds
+    ``id``, ``text`` (an op note, newlines allowed), ``codes_all``, optional ``codes_one_of``
+    (a list of alternative groups), ``title`` and ``chapter``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.jsonl"))
+        if not files:
+            raise ValueError(f"{path}: no .jsonl case files in this folder")
+        return [c for f in files for c in _read_jsonl_cases(f)]
+    if path.suffix == ".jsonl":
+        return _read_jsonl_cases(path)
+    return _read_tsv_cases(path)
+
+
+def _read_tsv_cases(path: Path) -> list[Case]:
     csv.field_size_limit(sys.maxsize)
     cases = []
     with open(path, encoding="utf-8", newline="") as fh:
@@ -59,6 +78,27 @@ def read_cases(path: str | Path) -> list[Case]:
             cond = {m for m in _CODE_IN_NOTES.findall(notes)} if "not counted" in notes else set()
             cases.append(Case(row["id"], f"{row['title']}\n\n{row['text']}",
                               (row["codes_all"] or "").split(), one_of, cond))
+    return cases
+
+
+def _read_jsonl_cases(path: Path) -> list[Case]:
+    cases = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text = row["text"]
+                codes = list(row["codes_all"])
+                one_of = [list(g) for g in row.get("codes_one_of", [])]
+                if not isinstance(text, str) or not all(isinstance(c, str) for c in codes):
+                    raise TypeError("text must be a string and codes_all a list of codes")
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}:{lineno}: bad case ({exc})") from None
+            title = row.get("title") or ""
+            cases.append(Case(str(row["id"]), f"{title}\n\n{text}" if title else text, codes,
+                              one_of, set(row.get("conditional", [])), str(row.get("chapter", ""))))
     return cases
 
 
@@ -164,7 +204,36 @@ def summarise(outcomes: list[CaseOutcome]) -> dict[str, Any]:
         }
     out["coverage"] = sum(1 for o in outcomes if not o.result.needs_review) / n
     out["ece"] = expected_calibration_error(p for o in outcomes for p in o.code_correct)
+    out["by_chapter"] = by_chapter(outcomes)
     return out
+
+
+def set_exact(o: CaseOutcome, mode: str = "strict") -> bool:
+    """The whole code set is right: every reference unit found and nothing extra."""
+    return o.tp_units[mode] == o.n_units and o.correct_pred[mode] == o.n_pred
+
+
+def chapter_of(case: Case) -> str:
+    if case.chapter:
+        return case.chapter
+    firsts = [c for c in case.codes_all if c[0] not in "YZ"] or \
+        [c for g in case.codes_one_of for c in g if c[0] not in "YZ"]
+    return firsts[0][0] if firsts else "?"
+
+
+def by_chapter(outcomes: list[CaseOutcome]) -> dict[str, dict[str, float]]:
+    """Strict primary-category, primary-exact and whole-set accuracy per chapter of the reference."""
+    groups: dict[str, list[CaseOutcome]] = {}
+    for o in outcomes:
+        groups.setdefault(chapter_of(o.case), []).append(o)
+    table = {}
+    for ch in sorted(groups):
+        g = groups[ch]
+        table[ch] = {"cases": len(g),
+                     "primary_category": sum(o.primary_category["strict"] for o in g) / len(g),
+                     "primary_exact": sum(o.primary_exact["strict"] for o in g) / len(g),
+                     "code_set_exact": sum(set_exact(o) for o in g) / len(g)}
+    return table
 
 
 def write_misses(outcomes: list[CaseOutcome], path: str | Path) -> int:
@@ -175,8 +244,7 @@ def write_misses(outcomes: list[CaseOutcome], path: str | Path) -> int:
         w.writerow(["id", "primary_category_ok", "primary_exact_ok", "predicted", "gold_all",
                     "gold_one_of", "needs_review"])
         for o in outcomes:
-            if o.primary_exact["strict"] and o.tp_units["strict"] == o.n_units and \
-                    o.correct_pred["strict"] == o.n_pred:
+            if o.primary_exact["strict"] and set_exact(o):
                 continue
             rows += 1
             w.writerow([o.case.id, o.primary_category["strict"], o.primary_exact["strict"],

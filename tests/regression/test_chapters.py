@@ -1,0 +1,45 @@
+"""Per-chapter regression notes: invented op notes, each with the codes a coder would assign.
+
+Every case must come out exactly: the expected primary first, every expected code present (one
+from each ``codes_one_of`` group), and nothing else. Cases live in ``cases/<chapter>.jsonl``; they
+are our own invented wording, never NICE or corpus text.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nlp_coder.evaluation import chapter_of, read_cases
+
+CASES_DIR = Path(__file__).parent / "cases"
+CASES = read_cases(CASES_DIR) if any(CASES_DIR.glob("*.jsonl")) else []
+CHAPTERS = "ABCDEFGHJKLMNOPQRSTUVWX"
+
+
+def test_every_chapter_has_at_least_ten_notes():
+    counts = {ch: 0 for ch in CHAPTERS}
+    for case in CASES:
+        counts[chapter_of(case)] = counts.get(chapter_of(case), 0) + 1
+    assert {ch: n for ch, n in counts.items() if n < 10} == {}
+
+
+def test_case_ids_are_unique():
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_chapter_case(engine, case):
+    result = engine.code(case.text)
+    got = [c.code for c in result.codes]
+    assert got, f"nothing coded; expected {case.codes_all}"
+    assert got[0] == case.codes_all[0], f"primary {got[0]} != {case.codes_all[0]} (all: {got})"
+    expected = set(case.codes_all)
+    rest = set(got) - expected
+    for group in case.codes_one_of:
+        chosen = rest & set(group)
+        assert len(chosen) == 1, f"expected one of {group}; got {got}"
+        rest -= chosen
+    assert expected <= set(got), f"missing {sorted(expected - set(got))}; got {got}"
+    assert not rest, f"unexpected {sorted(rest)}; got {got}"
