@@ -21,7 +21,7 @@ from .classification import Classification, CodeEntry
 from .features import doc_features
 from .lexicons import Lexicons
 
-INDEX_FORMAT = 10
+INDEX_FORMAT = 11
 
 
 @dataclass
@@ -192,18 +192,21 @@ class CodeIndex:
             if own is not None:
                 mask[own] = False
             expl += 0.6 * w * mask  # the code names a broader site or action than the note
-        explained = expl / core_total
-        ok = self.eligible & (cover > 0) & (explained > 0)
-        if not ok.any():
+        explained_all = expl / core_total
+        # Only codes the mention covers at all can rank: everything below runs on those rows.
+        idx = numpy.flatnonzero(self.eligible & (cover > 0) & (explained_all > 0))
+        if not len(idx):
             return []
+        cover, explained = cover[idx], explained_all[idx]
+        kind = self.kind[idx]
         # A stated method or qualifier that no title of the classification uses ("electrotherapy")
         # is documented detail without a code of its own: that is what .8 is for (R3).
         unclassifiable = any(f not in idf and f.split(".", 1)[0] in ("action", "device", "qualifier")
                              and feats.get(f, 0.0) >= 1.0 for f in core)
         detail = (explained < 0.999) | unclassifiable
-        spec = numpy.ones(n)
-        spec[self.kind == 1] = specificity.get("nec", 0.97)
-        k2, k3 = self.kind == 2, self.kind == 3
+        spec = numpy.ones(len(idx))
+        spec[kind == 1] = specificity.get("nec", 0.97)
+        k2, k3 = kind == 2, kind == 3
         # .8 when the note says something the category has no code for; .9 when detail is missing.
         spec[k2] = numpy.where(detail[k2], specificity.get("other_specified_when_detail", 0.93),
                                specificity.get("other_specified", 0.86))
@@ -211,53 +214,62 @@ class CodeIndex:
                                specificity.get("unspecified", 0.9))
         score = numpy.power(cover, 0.7) * explained * spec
         if sites:
-            hit = self.site_m.dot(self._vec({s: 1.0 for s in sites})) > 0
-            score *= numpy.where(self.has_site, numpy.where(hit, 1.0, fx.get("site_mismatch", 0.45)),
+            hit = self.site_m.dot(self._vec({s: 1.0 for s in sites}))[idx] > 0
+            score *= numpy.where(self.has_site[idx], numpy.where(hit, 1.0, fx.get("site_mismatch", 0.45)),
                                  fx.get("site_unnamed", 0.8))
         agree, conflict = math.log(fx.get("approach_agrees", 1.1)), math.log(fx.get("approach_conflicts", 0.85))
         actions = {f: w for f, w in feats.items() if f.startswith("action.") and w >= 0.5}
         if any(w >= 0.85 for w in actions.values()):
             # What is done must agree too: a code on the right organ doing something else ranks low.
-            act_hit = self.action_m.dot(self._vec({f: 1.0 for f in actions})) > 0
-            score *= numpy.where(act_hit | ~self.has_action, 1.0, fx.get("action_mismatch", 0.5))
-        app_v = numpy.zeros(len(self.fidx))
-        for f, j in self.approach_cols:
-            app_v[j] = agree if feats.get(f, 0.0) >= 0.5 else conflict
-        score *= numpy.exp(self.app_m.dot(app_v))
+            act_hit = self.action_m.dot(self._vec({f: 1.0 for f in actions}))[idx] > 0
+            score *= numpy.where(act_hit | ~self.has_action[idx], 1.0, fx.get("action_mismatch", 0.5))
+        # Each approach a title names agrees with the note or conflicts with it.
+        stated = {f: 1.0 for f, _ in self.approach_cols if feats.get(f, 0.0) >= 0.5}
+        n_agree = self.app_m.dot(self._vec(stated))[idx] if stated else numpy.zeros(len(idx))
+        n_app = self.app_m.row_nnz[idx]
+        score *= numpy.exp(agree * n_agree + conflict * (n_app - n_agree))
         # Round away float noise: sums over sets run in hash order, which differs between
         # processes, and ties must break the same way everywhere (batch pool == one process).
-        score = numpy.where(ok, numpy.round(score, 9), -1.0)
-        k = min(limit, int(ok.sum()))
+        score = numpy.round(score, 9)
+        k = min(limit, len(idx))
         kth = numpy.partition(-score, k - 1)[k - 1]
         tied = numpy.flatnonzero(-score <= kth)
-        top = tied[numpy.lexsort((tied, -score[tied]))][:k]
+        order = tied[numpy.lexsort((idx[tied], -score[tied]))][:k]
         out = []
-        for i in top:
-            e = self.entries[int(i)]
-            tf = self.title_feats[int(i)]
-            matched = sorted(f for f in tf if f in feats and f not in noise)
-            out.append(Candidate(e.code, float(score[i]), round(float(cover[i]), 9),
-                                 round(float(explained[i]), 9), matched, "facets"))
+        for j in order.tolist():
+            i = int(idx[j])
+            matched = sorted(f for f in self.title_feats[i] if f in feats and f not in noise)
+            out.append(Candidate(self.entries[i].code, float(score[j]), round(float(cover[j]), 9),
+                                 round(float(explained[j]), 9), matched, "facets"))
         out.sort(key=lambda c: (-c.score, c.code))
         return out
 
 
 class _Sparse:
-    """A minimal CSR-like boolean/weighted matrix: rows of feature columns (numpy has no sparse
-    type and scipy is not otherwise needed)."""
+    """A minimal column-compressed matrix: rows of feature columns (numpy has no sparse type and
+    scipy is not otherwise needed). Queries name a handful of features, so a product touches
+    only those columns' entries, not the whole matrix."""
 
     def __init__(self, rows: list[list[str]], fidx: dict[str, int], col_weights: numpy.ndarray | None = None):
-        cols = [fidx[f] for r in rows for f in r]
-        self.cols = numpy.array(cols, dtype=numpy.int32)
-        self.rows = numpy.repeat(numpy.arange(len(rows), dtype=numpy.int32), [len(r) for r in rows])
-        self.data = col_weights[self.cols] if col_weights is not None else numpy.ones(len(cols))
+        cols = numpy.array([fidx[f] for r in rows for f in r], dtype=numpy.int64)
+        row_ids = numpy.repeat(numpy.arange(len(rows), dtype=numpy.int64), [len(r) for r in rows])
+        data = col_weights[cols] if col_weights is not None else numpy.ones(len(cols))
+        order = numpy.argsort(cols, kind="stable")
+        self.rows = row_ids[order]
+        self.data = data[order]
+        self.ptr = numpy.searchsorted(cols[order], numpy.arange(len(fidx) + 1)) if len(cols) else \
+            numpy.zeros(len(fidx) + 1, dtype=numpy.int64)
         self.n = len(rows)
-        self.row_nnz = numpy.bincount(self.rows, minlength=self.n) if len(cols) else numpy.zeros(self.n)
+        self.row_nnz = numpy.bincount(row_ids, minlength=self.n) if len(cols) else numpy.zeros(self.n)
 
     def dot(self, vec: numpy.ndarray) -> numpy.ndarray:
-        if not len(self.cols):
-            return numpy.zeros(self.n)
-        return numpy.bincount(self.rows, weights=self.data * vec[self.cols], minlength=self.n)
+        out = numpy.zeros(self.n)
+        for j in numpy.flatnonzero(vec).tolist():
+            a, b = self.ptr[j], self.ptr[j + 1]
+            if a < b:
+                # A row holds a feature once, so the rows of one column are distinct.
+                out[self.rows[a:b]] += self.data[a:b] * vec[j]
+        return out
 
 
 def index_cache_path(home: Path, lex: Lexicons, cls: Classification) -> Path:

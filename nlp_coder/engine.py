@@ -163,7 +163,7 @@ class Engine:
         spans = self.sections.find(full)
         if answer_text:
             spans = _with_answer_section(spans, len(clean), len(full))
-        analysis = analyse(doc, SectionIndex(spans), self.context, self._weights, self._self_sited)
+        analysis = analyse(doc, SectionIndex(spans), self.context, self._weights, self._self_sited, text=full)
         self._drop_device_parts(analysis)
         mentions = analysis.mentions
         if len(mentions) > self.max_mentions:

@@ -16,6 +16,7 @@ from spacy.tokens import Doc, Span
 
 SPANS_KEY = "nlp_coder_concepts"
 FUZZY_KEY = "nlp_coder_fuzzy"
+SPAN_LIST_KEY = "nlp_coder_span_list"   # the same spans as a list (see __call__)
 
 
 class FuzzyMatcher:
@@ -51,7 +52,9 @@ class FuzzyMatcher:
         return result
 
     def __call__(self, doc: Doc) -> Doc:
-        spans = doc.spans[SPANS_KEY] if SPANS_KEY in doc.spans else []
+        # One list of Span objects for the whole pipeline: iterating a SpanGroup builds new Span
+        # objects every time, which cost more than the matching on long notes.
+        spans = list(doc.spans[SPANS_KEY]) if SPANS_KEY in doc.spans else []
         added: list[Span] = []
         scores: dict[tuple[int, int], float] = {}
         if len(doc):
@@ -74,6 +77,7 @@ class FuzzyMatcher:
                 added.append(Span(doc, i, i + 1, label=label, span_id=ident))
                 scores[(tok.idx, tok.idx + len(tok))] = score
         if added:
-            doc.spans[SPANS_KEY] = list(spans) + added
+            doc.spans[SPANS_KEY] = spans + added
+        doc.user_data[SPAN_LIST_KEY] = spans + added
         doc.user_data[FUZZY_KEY] = scores
         return doc

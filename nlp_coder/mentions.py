@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy
+from spacy.attrs import LOWER
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc
 
@@ -34,7 +36,7 @@ class _Bounds:
     end: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Hit:
     start: int              # character offsets into the analysed text
     end: int
@@ -88,35 +90,39 @@ class Analysis:
 def resolve_overlaps(spans: list) -> list:
     """Drop a span nested in a longer span of the same label ("valve" inside "aortic valve"), and
     a side word inside any longer span ("left atrium", "right hemicolectomy", "left in situ")."""
-    spans = sorted(spans, key=lambda s: (s.start, -(s.end - s.start)))
-    kept: list = []
-    for sp in spans:
-        if any(k.label_ in MODIFIER_LABELS and k.start <= sp.start and sp.end <= k.end and
-               (k.end - k.start) > (sp.end - sp.start) for k in kept[-8:]):
-            continue  # "under imaging", "via the femoral artery": the words inside are not a procedure or site
-        if sp.label_ == "laterality" and any(
-                k.start <= sp.start and sp.end <= k.end and (k.end - k.start) > (sp.end - sp.start)
-                for k in kept[-8:]):
-            continue
-        if any(k.label_ == sp.label_ and k.start <= sp.start and sp.end <= k.end and
-               (k.end - k.start) > (sp.end - sp.start) for k in kept[-8:]):
-            continue
-        if any(k.label_ == sp.label_ and k.start == sp.start and k.end == sp.end for k in kept[-8:]):
-            continue
-        kept.append(sp)
-    return kept
+    # Compared on plain tuples: Span attribute access is a Python-level call per use, and this
+    # loop runs for every concept span of every note.
+    items = sorted(((sp.start, sp.end, sp.label_, sp) for sp in spans), key=lambda t: (t[0], t[0] - t[1]))
+    kept: list[tuple] = []
+    for item in items:
+        s0, e0, label, _ = item
+        n = e0 - s0
+        drop = False
+        for k0, k1, klabel, _k in kept[-8:]:
+            if k0 <= s0 and e0 <= k1:
+                longer = (k1 - k0) > n
+                if longer and (klabel in MODIFIER_LABELS or label == "laterality" or klabel == label):
+                    drop = True  # "under imaging", "via the femoral artery": the words inside are not a procedure or site
+                    break
+                if klabel == label and k0 == s0 and k1 == e0:
+                    drop = True
+                    break
+        if not drop:
+            kept.append(item)
+    return [t[3] for t in kept]
 
 
 def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
             weights: dict[str, float] | None = None,
-            self_sited: frozenset[str] = frozenset()) -> Analysis:
+            self_sited: frozenset[str] = frozenset(), text: str | None = None) -> Analysis:
     """Concept hits with section and context, grouped into procedure mentions.
 
     ``weights`` are the lexicon weights of concepts: in narrative text an action makes a procedure
     only when it names its own site (``self_sited``: "lobectomy") or the sentence names one, and
     generic actions (weight below 1: "placed", "incision") never do."""
     weights = weights or {}
-    text = doc.text
+    if text is None:
+        text = doc.text  # rebuilt token by token: callers that have the text pass it
     fuzzy_scores: dict[tuple[int, int], float] = doc.user_data.get(FUZZY_KEY, {})
     bounds = doc.user_data.get(SENTS_KEY) or [(s.start, s.end) for s in doc.sents]
     sents = [_Bounds(a, b) for a, b in bounds]
@@ -132,16 +138,24 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     for tp, cats in terms:
         terms_by_sent.setdefault(sent_of[tp], []).append((tp, cats))
     hits: list[Hit] = []
+    # A scraped note may run a sentence across a header: group by sentence *and* section.
+    by_sent: dict[tuple[int, int], list[Hit]] = {}
+    categories_for = ctx.categories_for
     for sp in resolve_overlaps(concept_spans(doc)):
-        si = sent_of[sp.start]
-        sec = sections.at(sp.start_char)
-        h = Hit(sp.start_char, sp.end_char, sp.start, sp.end, sp.text, sp.label_, sp.id_, si,
-                sec.category, fuzzy=fuzzy_scores.get((sp.start_char, sp.end_char)))
-        h.context = ctx.categories_for(sp.start, sp.end, sents[si].start, sents[si].end,
-                                       trig_by_sent.get(si, []), terms_by_sent.get(si, []))
+        t0, t1 = sp.start, sp.end
+        si = sent_of[t0]
+        a, b = sp.start_char, sp.end_char
+        sec = sections.at(a)
+        h = Hit(a, b, t0, t1, text[a:b], sp.label_, sp.id_, si, sec.category,
+                fuzzy=fuzzy_scores.get((a, b)))
+        trig = trig_by_sent.get(si)
+        if trig:  # most sentences have no trigger at all
+            h.context = categories_for(t0, t1, sents[si].start, sents[si].end, trig,
+                                       terms_by_sent.get(si, []))
         if sec.category in SECTION_CONTEXT:
             h.context.setdefault(SECTION_CONTEXT[sec.category], f"section:{sec.header}")
         hits.append(h)
+        by_sent.setdefault((si, sec.start), []).append(h)
 
     has_list = sections.has_procedure_list()
     coded_sections = CODED_CATEGORIES if has_list else PERFORMED_CATEGORIES
@@ -156,10 +170,6 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
             stop = min([tp for tp, cats in terms_by_sent.get(sent_of[t.start], [])
                         if t.end <= tp < stop and "indication" in cats] + [stop])
             indication_tokens.update(range(t.start, stop))
-    # A scraped note may run a sentence across a header: group by sentence *and* section.
-    by_sent: dict[tuple[int, int], list[Hit]] = {}
-    for h in hits:
-        by_sent.setdefault((h.sent, sections.at(h.start).start), []).append(h)
     mentions: list[Mention] = []
     not_performed: list[Mention] = []
     for (si, _), shits in sorted(by_sent.items()):
@@ -231,9 +241,7 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
         words: list[str] | None = None
         for a in anchors:
             if words is None:  # once per sentence, shared by its procedures
-                words = [t.lower_ for t in doc[sents[si].start:sents[si].end]
-                         if t.is_alpha and len(t) > 2 and t.lower_ not in STOP_WORDS
-                         and t.i not in indication_tokens]
+                words = _content_words(doc, sents[si].start, sents[si].end, indication_tokens)
             m = Mention(a, groups[id(a)], words, si, sec)
             if not any(h.kind == "site" for h in m.facets) and a.kind != "site":
                 sentence_sites = [h for g in groups.values() for h in g if h.kind == "site"]
@@ -249,6 +257,34 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     doc_modifiers = [h for h in hits if h.kind in SHARED_KINDS and h.performed and (
         h.section == ANSWER or (h.section in PERFORMED_CATEGORIES - {"findings"} and h.sent in action_sents))]
     return Analysis(text, hits, mentions, not_performed, doc_modifiers, converted, sections)
+
+
+_WORD_CACHE: dict[int, str | None] = {}
+_WORDS_KEY = "nlp_coder_words"
+
+
+def _content_words(doc: Doc, start: int, end: int, skip: set[int]) -> list[str]:
+    """Lower-cased alphabetic words of more than two letters, not stop words, in tokens
+    start..end. Worked out once per distinct word of the note from the token array (a Token
+    object per token costs more than the rest of the analysis)."""
+    per_doc = doc.user_data.get(_WORDS_KEY)
+    if per_doc is None:
+        uniq, inverse = numpy.unique(doc.to_array(LOWER), return_inverse=True)
+        strings = doc.vocab.strings
+        words: list[str | None] = []
+        for h in uniq.tolist():
+            w = _WORD_CACHE.get(h, "")
+            if w == "":
+                s = strings[h]
+                w = s if (len(s) > 2 and s.isalpha() and s not in STOP_WORDS) else None
+                if len(_WORD_CACHE) < 500_000:  # bounded: a note of random strings cannot grow it forever
+                    _WORD_CACHE[h] = w
+            words.append(w)
+        keep = numpy.array([w is not None for w in words], dtype=bool)
+        per_doc = doc.user_data[_WORDS_KEY] = (words, inverse.ravel(), keep[inverse.ravel()])
+    words, inverse, content = per_doc
+    pos = numpy.flatnonzero(content[start:end]) + start
+    return [words[inverse[i]] for i in pos.tolist() if i not in skip]  # type: ignore[misc]
 
 
 def _names_only_device(p: Hit, shits: list[Hit]) -> bool:

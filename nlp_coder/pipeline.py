@@ -12,7 +12,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from . import sentences  # noqa: F401  (registers the nlp_coder_sentences factory)
-from .fuzzy_matcher import SPANS_KEY, FuzzyMatcher
+from .fuzzy_matcher import SPAN_LIST_KEY, SPANS_KEY, FuzzyMatcher
 from .lexicons import Lexicons
 
 PROCEDURE_LABEL = "procedure"
@@ -80,4 +80,9 @@ def build_pipeline(lex: Lexicons, known_words: Iterable[str] = (), fuzzy: bool =
 
 
 def concept_spans(doc: Doc) -> list:
+    # Taken out, not read: Span objects kept in the Doc's own user_data would make a reference
+    # cycle that only the garbage collector frees.
+    listed = doc.user_data.pop(SPAN_LIST_KEY, None)
+    if listed is not None:
+        return listed
     return list(doc.spans[SPANS_KEY]) if SPANS_KEY in doc.spans else []
