@@ -70,6 +70,11 @@ class Assembler:
                 verdict = "required"
         return verdict
 
+    def _implicit_approach(self, approach_id: str, code: str) -> bool:
+        ids = {approach_id, *self.lex.ancestors(approach_id)}
+        return any(r.approach in ids and _matches(code, r.scope) and not _matches(code, r.except_)
+                   for r in self.lex.implicit_approaches)
+
     # ------------------------------------------------------------ main entry
     def assemble(self, groups: list[Group], analysis: Analysis, note_length: int) -> CodingResult:
         e = self.e
@@ -133,14 +138,24 @@ class Assembler:
         if best.top.score < 0.8:
             # Nothing is well supported: keep the best reading only (flagged by its confidence).
             floor = best.top.score
+        # Beside a named operation, a step described in general words ("pus drained", "skin
+        # excised", "bone removed") is part of that operation unless it is itself well supported.
+        named_main = any(self._named(g) and g.top.score >= 0.8 for g in groups)
+        step_floor = float(self.lex.scoring.get("extra_step_min_score", 0.8))
         kept = []
         for g in groups:
-            if g.top.score < floor:
+            if g.top.score < floor or (named_main and g is not best and not self._named(g)
+                                       and g.top.score < step_floor):
                 alternatives.append(Alternative(g.top.code, self.e.title(g.top.code), -1,
                                                 round(min(g.top.score, 1.0) * 0.5, 3), ""))
                 continue
             kept.append(g)
         return kept
+
+    def _named(self, g: Group) -> bool:
+        """Anchored on a named operation (an index entry or a self-sited action: "lobectomy")."""
+        a = g.mention.anchor
+        return a.kind == "procedure" or a.id in self.e._self_sited
 
     def _merge_fragments(self, groups: list[Group]) -> list[Group]:
         """A weak mention beside a strong one of the same chapter in the same sentence is part
@@ -351,6 +366,8 @@ class Assembler:
                 best_app = (c, c.code, "local")
                 break
             break  # the most specific approach is already in the title
+        if best_app and best_app[2] != "converted" and self._implicit_approach(best_app[0].id, top.code):
+            best_app = None  # the operation is done through it anyway (R20: no code for it)
         if best_app:
             c, code, kind = best_app
             code = self.usable_code(code) if code else None

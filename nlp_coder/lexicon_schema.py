@@ -152,6 +152,17 @@ class LateralityRule(_Rule):
     _v_except = field_validator("except_")(lambda vs: [_check_prefix(v) for v in vs])
 
 
+class ImplicitApproachRule(_Rule):
+    """An approach that codes in ``scope`` already imply (a laparotomy for an open bowel
+    resection): its approach code is not added to them."""
+    approach: str
+    scope: list[str] = Field(min_length=1)
+    except_: list[str] = Field(default=[], alias="except")
+
+    _v_scope = field_validator("scope")(lambda vs: [_check_prefix(v) for v in vs])
+    _v_except = field_validator("except_")(lambda vs: [_check_prefix(v) for v in vs])
+
+
 class CompanionRule(_Rule):
     code: str
     requires_one_of: list[str] = Field(min_length=1)

@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .lexicon_schema import (
-    AbsorptionRule, CombinationRule, CompanionRule, Concept, IncompatibleRule, LateralityRule,
+    AbsorptionRule, CombinationRule, CompanionRule, Concept, ImplicitApproachRule, IncompatibleRule,
+    LateralityRule,
     Procedure, SecondaryOnlyRule, Section, SiteCodeRule, SuccessorRule, Terminator, Trigger,
 )
 
@@ -30,6 +31,7 @@ _RULE_FILES: dict[str, type[BaseModel]] = {
     "combinations.jsonl": CombinationRule,
     "site_codes.jsonl": SiteCodeRule,
     "secondary_only.jsonl": SecondaryOnlyRule,
+    "implicit_approaches.jsonl": ImplicitApproachRule,
 }
 _CONTEXT_FILES: dict[str, type[BaseModel]] = {
     "triggers.jsonl": Trigger,
@@ -67,6 +69,7 @@ class Lexicons:
     absorption: list[AbsorptionRule] = field(default_factory=list)
     combinations: list[CombinationRule] = field(default_factory=list)
     site_code_rules: list[SiteCodeRule] = field(default_factory=list)
+    implicit_approaches: list[ImplicitApproachRule] = field(default_factory=list)
     secondary_only: list[SecondaryOnlyRule] = field(default_factory=list)
     scoring: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # entry id -> "file:line"
@@ -168,7 +171,8 @@ def load_lexicons(path: str | os.PathLike[str] | None = None) -> Lexicons:
              "absorption.jsonl": lex.absorption,
              "combinations.jsonl": lex.combinations,
              "site_codes.jsonl": lex.site_code_rules,
-             "secondary_only.jsonl": lex.secondary_only}[name].extend(items)  # type: ignore[arg-type]
+             "secondary_only.jsonl": lex.secondary_only,
+             "implicit_approaches.jsonl": lex.implicit_approaches}[name].extend(items)  # type: ignore[arg-type]
         else:
             problems.append(f"{rel}: unexpected lexicon file (not a known folder/file name)")
     scoring_path = root / "scoring.json"
@@ -209,6 +213,8 @@ def _cross_check(lex: Lexicons, sources: dict[str, str], problems: list[str]) ->
     for cp in lex.companions:
         for r in cp.unless:
             need(r, cp.id, "concept")
+    for ia in lex.implicit_approaches:
+        need(ia.approach, ia.id, "approach")
     for ab in lex.absorption:
         for r in [*ab.absorbed, *ab.by]:
             need(r, ab.id, "action")

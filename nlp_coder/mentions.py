@@ -7,10 +7,11 @@ inherited by the main procedure when it states none of its own.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy
-from spacy.attrs import LOWER
+from spacy.attrs import IDX, LOWER
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc
 
@@ -130,6 +131,7 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     for si, (a, b) in enumerate(bounds):
         sent_of[a:b] = [si] * (b - a)
     trig_hits, terms = ctx.triggers_in(doc)
+    char_of = doc.to_array(IDX) if len(doc) else numpy.zeros(0, dtype="uint64")
     # Group triggers and terminators by sentence: long notes would otherwise be quadratic.
     trig_by_sent: dict[int, list] = {}
     for t in trig_hits:
@@ -191,6 +193,10 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
             has_site = any(h.kind == "site" and "indication" not in h.context for h in shits)
             anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or a.id in self_sited or
                        (has_site and weights.get(a.id, 1.0) >= 1.0) or weights.get(a.id, 1.0) > 1.0]
+        elif not _listed(text, sections, int(char_of[sents[si].start])):
+            # "Procedure: Rt mastoidectomy. Pus drained, antrum opened.": after the operation's
+            # name, the section describes its steps; only named operations there are more.
+            anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or a.id in self_sited]
         if not anchors and sec in CODED_CATEGORIES:
             # A listed procedure named without an action word ("soft-palate implants"):
             # anchor on its device, else its site.
@@ -257,6 +263,34 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     doc_modifiers = [h for h in hits if h.kind in SHARED_KINDS and h.performed and (
         h.section == ANSWER or (h.section in PERFORMED_CATEGORIES - {"findings"} and h.sent in action_sents))]
     return Analysis(text, hits, mentions, not_performed, doc_modifiers, converted, sections)
+
+
+# A line of a procedure list: numbered or bulleted, or short and a single sentence.
+_LIST_ITEM = re.compile(r"\s*(?:\d+[.)]|[-*\u2022])\s")
+_LIST_ITEM_WORDS = 10
+_ENDER_INSIDE = re.compile(r"[.;!?]\s+\S")
+
+
+def _listed(text: str, sections: SectionIndex, pos: int) -> bool:
+    """Is the sentence starting at ``pos`` (in a procedure list or title) an item of the list,
+    rather than a description of the operation just named? The first sentence of the section is;
+    a later one only when it starts a line that reads as a list item."""
+    sec = sections.at(pos)
+    before = text[sec.start:pos]
+    colon = before.find(":")
+    body = before[colon + 1:] if colon >= 0 and sec.header else before
+    if not body.strip():
+        return True
+    if "\n" not in body.rstrip(" \t") and _ENDER_INSIDE.search(body) is None and not body.rstrip().endswith((".", ";", "!", "?")):
+        return True  # still the first sentence (split at a comma-free boundary spaCy chose)
+    line_start = text.rfind("\n", 0, pos) + 1
+    if text[line_start:pos].strip():
+        return False  # a later sentence on the same line
+    line_end = text.find("\n", pos)
+    line = text[pos: line_end if line_end >= 0 else len(text)]
+    if _LIST_ITEM.match(line):
+        return True
+    return len(line.split()) <= _LIST_ITEM_WORDS and _ENDER_INSIDE.search(line.strip()) is None
 
 
 _WORD_CACHE: dict[int, str | None] = {}
