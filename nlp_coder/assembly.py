@@ -8,6 +8,8 @@ procedures and biopsies, and sequencing (Y/Z never first).
 """
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -102,11 +104,12 @@ class Assembler:
         codes = self._check_incompatible(codes, warnings)
         codes = self._sequence(codes)
         needs_review = any(c.needs_review for c in codes if c.role == "primary") or any(
-            q.facet in ("laterality", "stage", "companion") for q in questions)
+            q.facet in ("stage", "companion") for q in questions)
+        incomplete = any(q.facet == "laterality" for q in questions)
         not_coded = [{"text": m.anchor.text, "start": m.anchor.start, "end": m.anchor.end,
                       "context": sorted(m.context)} for m in analysis.not_performed]
         result = CodingResult(e.classification_info(), codes, alternatives, questions, warnings,
-                              needs_review=needs_review, nothing_codable=not codes,
+                              needs_review=needs_review, nothing_codable=not codes, incomplete=incomplete,
                               lexicon_version=self.lex.version, not_coded=not_coded)
         if not codes:
             if analysis.not_performed:
@@ -152,6 +155,11 @@ class Assembler:
             kept.append(g)
         return kept
 
+    def _vagueness(self, code: str) -> int:
+        """0 for a specific code, more for NEC, other specified and unspecified ones."""
+        i = self.e.index.pos.get(code)
+        return int(self.e.index.kind[i]) if i is not None else 0
+
     def _named(self, g: Group) -> bool:
         """Anchored on a named operation (an index entry or a self-sited action: "lobectomy")."""
         a = g.mention.anchor
@@ -178,8 +186,8 @@ class Assembler:
             same = next((k for k in kept if k.top.code[:3] == g.top.code[:3]), None)
             if same is None:
                 kept.append(g)
-            elif g.top.score > same.top.score:
-                kept[kept.index(same)] = g
+            elif (g.top.score, -self._vagueness(g.top.code)) > (same.top.score, -self._vagueness(same.top.code)):
+                kept[kept.index(same)] = g  # on a tie the more specific code (not NEC/.8/.9)
         return kept
 
     def _code_feats(self, g: Group, prefix: str) -> set[str]:
@@ -325,7 +333,8 @@ class Assembler:
         rule = f"lexicon:{top.via}" if top.via != "facets" else "facets:" + ",".join(sorted(top.matched)[:6])
         primary = CodeAssignment(top.code, title, "primary", gi, conf,
                                  self._evidence(local_hits, note_length), rule,
-                                 needs_review=scorer.needs_review(conf) or bool(flags), flags=flags)
+                                 needs_review=scorer.needs_review(conf) or bool(flags), flags=flags,
+                                 features={"kind": "primary", **dataclasses.asdict(pf)})
         codes = [primary]
         tf = self._title_feats(top.code)
         # Codes that always accompany a named procedure (phaco -> C75.1 + C71.2).
@@ -454,7 +463,8 @@ class Assembler:
                 codes.append(self._sub(code, "laterality", gi, basis(side_hits[0]), conf, side_hits,
                                        note_length, f"laterality:{lat_id}"))
         elif verdict == "required" and not side and not in_title:
-            primary.needs_review = True
+            # Not a doubt about the codes (R17): the note lacks the side, so the result is
+            # incomplete until the coder answers; confidence in the codes given is unchanged.
             primary.flags.append("laterality_missing")
             choices = [Choice(s, [lex.concepts[f"laterality.{s}"].code or ""])
                        for s in ("right", "left", "bilateral") if f"laterality.{s}" in lex.concepts]
@@ -517,7 +527,8 @@ class Assembler:
         conf = self.e.scorer.subsidiary_confidence(kind, primary_conf)
         return CodeAssignment(code, self.e.title(code), role, group, conf,
                               self._evidence(hits, note_length), rule,
-                              needs_review=self.e.scorer.needs_review(conf))
+                              needs_review=self.e.scorer.needs_review(conf),
+                              features={"kind": kind, "primary_confidence": primary_conf})
 
     # ------------------------------------------------------------ whole-set rules
     def _merge_laterality(self, groups: list[Group]) -> list[CodeAssignment]:

@@ -174,6 +174,46 @@ def opcs_status() -> None:
               f"stored in {clsmod.store_path()}")
 
 
+@app.command("calibrate")
+def calibrate(
+    cases: list[Path] = typer.Argument(..., help="Case files or folders (as for 'eval') to fit on."),
+    write: bool = typer.Option(False, "--write", help="Write the fitted model into the lexicons' scoring.json."),
+    target: float = typer.Option(0.92, "--target", help="Share of right primary categories wanted "
+                                 "among notes not flagged for review."),
+    lexicons: Optional[Path] = typer.Option(None, "--lexicons"),
+) -> None:
+    """Fit the confidence model and the review threshold to labelled cases."""
+    from . import calibration as cal
+    from . import evaluation as ev
+    try:
+        case_list = [c for p in cases for c in ev.read_cases(p)]
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise _fail(str(exc)) from None
+    engine = _engine(lexicons)
+    outcomes = ev.run(engine, case_list)
+    config = engine.lex.scoring
+    result = cal.fit(outcomes, config, target=target)
+    out.print(f"{len(case_list)} cases: {result.n_primary} primary and {result.n_subsidiary} "
+              f"subsidiary codes; ECE before {ev.summarise(outcomes)['ece']:.3f}")
+    t = Table(title="review threshold (primary confidence)")
+    for col in ("threshold", "coverage", "unflagged category", "unflagged exact"):
+        t.add_column(col)
+    for r in result.threshold_table:
+        t.add_row(f"{r['threshold']:.2f}", f"{r['coverage']:.3f}", f"{r['unflagged_primary_category']:.3f}",
+                  f"{r['unflagged_primary_exact']:.3f}")
+    out.print(t)
+    out.print(f"primary: {result.primary}")
+    out.print(f"subsidiary: {result.subsidiary}")
+    out.print(f"needs_review_below: {result.needs_review_below}")
+    if write:
+        path = engine.lex.root / "scoring.json"
+        data = json.loads(path.read_text("utf-8"))
+        data["primary"], data["subsidiary"] = result.primary, result.subsidiary
+        data["needs_review_below"] = result.needs_review_below
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        out.print(f"written to {path}; run 'nlp-coder eval' to see the calibration")
+
+
 @app.command("eval")
 def evaluate(
     cases: Path = typer.Argument(..., help="Cases: a TSV (the dev_cases.tsv format), a JSONL file, "

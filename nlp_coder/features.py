@@ -49,7 +49,7 @@ def doc_features(lex: Lexicons, doc: Doc) -> set[str]:
     covered: set[int] = set()
     ids: list[str] = []
     for sp in spans:
-        if sp.label_ == "procedure":
+        if sp.label_ in ("procedure", "anaesthesia"):
             continue  # index entries are for notes; titles are described by their facets
         ids.append(sp.id_)
         covered.update(range(sp.start, sp.end))

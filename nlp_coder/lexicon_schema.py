@@ -15,7 +15,7 @@ ID_RE = re.compile(r"^[a-z]+\.[a-z0-9_]+$")
 
 ConceptKind = Literal[
     "action", "site", "approach", "modality", "access", "laterality", "device", "qualifier"
-]
+, "anaesthesia"]
 ContextCategory = Literal[
     "negated", "planned", "historical", "abandoned", "converted", "alternative",
     "uncertain", "family", "pseudo", "indication",

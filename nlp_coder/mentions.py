@@ -28,7 +28,9 @@ SECTION_CONTEXT = {"plan": "planned", "history": "historical", "indication": "in
 ANCHOR_KINDS = frozenset({"action", PROCEDURE_LABEL})
 LOCAL_KINDS = frozenset({"site", "device", "qualifier"})
 SHARED_KINDS = frozenset({"approach", "modality", "access", "laterality"})
-MODIFIER_LABELS = frozenset({"modality", "access"})
+MODIFIER_LABELS = frozenset({"modality", "access", "anaesthesia"})
+# Spans that only hide the words inside them ("under spinal" is not the spine) and are not facets.
+HIDING_LABELS = frozenset({"anaesthesia"})
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,8 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     by_sent: dict[tuple[int, int], list[Hit]] = {}
     categories_for = ctx.categories_for
     for sp in resolve_overlaps(concept_spans(doc)):
+        if sp.label_ in HIDING_LABELS:
+            continue
         t0, t1 = sp.start, sp.end
         si = sent_of[t0]
         a, b = sp.start_char, sp.end_char

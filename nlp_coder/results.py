@@ -32,6 +32,8 @@ class CodeAssignment:
     rule: str = ""          # the rule or lexicon entry that produced it
     needs_review: bool = False
     flags: list[str] = field(default_factory=list)
+    # What the confidence was computed from (for fitting the scoring; not part of the output).
+    features: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class CodingResult:
     warnings: list[str]
     needs_review: bool
     nothing_codable: bool = False
+    incomplete: bool = False    # a detail the codes need (the side) is not in the note: ask
     lexicon_version: str = ""
     concepts: list[ConceptMention] = field(default_factory=list)
     not_coded: list[dict[str, Any]] = field(default_factory=list)
@@ -100,6 +103,7 @@ class CodingResult:
                           for q in self.questions],
             "warnings": list(self.warnings),
             "needs_review": self.needs_review,
+            "incomplete": self.incomplete,
             "nothing_codable": self.nothing_codable,
             "lexicon_version": self.lexicon_version,
             "concepts": [{"start": m.start, "end": m.end, "text": m.text, "kind": m.kind,

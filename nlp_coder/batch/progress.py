@@ -15,6 +15,7 @@ class Counts:
     read: int = 0           # notes read this run (not counting those a resume skipped)
     coded: int = 0          # coded without error
     needs_review: int = 0   # coded notes flagged for review
+    incomplete: int = 0     # coded notes missing a detail the codes need (the side)
     nothing_codable: int = 0
     errors: int = 0         # error rows written
     skipped: int = 0        # already in the output (resume)
@@ -48,6 +49,7 @@ class Counts:
 
     def as_dict(self) -> dict[str, float | int]:
         return {"read": self.read, "coded": self.coded, "needs_review": self.needs_review,
+                "incomplete": self.incomplete,
                 "nothing_codable": self.nothing_codable, "errors": self.errors,
                 "skipped": self.skipped, "elapsed_s": round(self.elapsed, 2),
                 "notes_per_s": round(self.rate, 1)}
@@ -113,7 +115,7 @@ class Progress:
         resumed = f"; {c.skipped} already in the output (resumed)" if c.skipped else ""
         self.stream.write(
             f"nlp-coder batch {status}: {c.read} notes read, {c.coded} coded, {c.needs_review} needing "
-            f"review, {c.nothing_codable} with nothing codable, {c.errors} errors; "
+            f"review, {c.incomplete} missing a side, {c.nothing_codable} with nothing codable, {c.errors} errors; "
             f"{c.elapsed:.1f} s, {c.rate:.1f} notes/s{resumed} -> {output}\n")
         if status != "done":
             self.stream.write("nlp-coder batch: the output holds whole notes only; fix the cause if "

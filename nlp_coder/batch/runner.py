@@ -78,6 +78,7 @@ def _tally(counts: Counts, results: list[dict[str, Any]]) -> None:
         else:
             counts.coded += 1
             counts.needs_review += bool(r.get("needs_review"))
+            counts.incomplete += bool(r.get("incomplete"))
             counts.nothing_codable += bool(r.get("nothing_codable"))
 
 

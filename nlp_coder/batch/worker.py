@@ -52,7 +52,7 @@ def error_result(engine: Any, rid: str, error: str) -> dict[str, Any]:
     """An error row in the ``code --json`` shape: no codes, flagged for review."""
     return {"id": rid, "error": error, "classification": engine.classification_info(),
             "codes": [], "alternatives": [], "questions": [], "warnings": [],
-            "needs_review": True, "nothing_codable": False,
+            "needs_review": True, "incomplete": False, "nothing_codable": False,
             "lexicon_version": engine.lex.version, "concepts": [], "not_coded": []}
 
 

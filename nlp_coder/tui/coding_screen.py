@@ -194,6 +194,8 @@ class CodingScreen(Screen[None]):
         state = "coding…" if self._coding else ""
         if self.session.result and self.session.result.needs_review:
             state = (state + " needs review").strip()
+        if self.session.result and self.session.result.incomplete:
+            state = (state + " side missing").strip()
         if self.session.status == "accepted":
             state = (state + " accepted").strip()
         progress = ""

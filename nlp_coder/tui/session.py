@@ -182,7 +182,8 @@ class NoteSession:
         return out
 
     def needs_review(self) -> bool:
-        return bool(self.result and self.result.needs_review and self.status != "accepted")
+        return bool(self.result and (self.result.needs_review or self.result.incomplete)
+                    and self.status != "accepted")
 
     def to_record(self, status: str, engine: "Engine") -> dict[str, Any]:
         rows = self.final_rows()

@@ -41,8 +41,9 @@ def test_laterality(engine, note, answers, expected, asks_side):
     side_qs = [q for q in r.questions if q.facet == "laterality"]
     if asks_side:
         assert side_qs, "missing required laterality must be asked"
-        assert r.needs_review
-        assert r.codes[0].needs_review and "laterality_missing" in r.codes[0].flags
+        assert r.incomplete, "a missing required side leaves the result incomplete (R17)"
+        assert "laterality_missing" in r.codes[0].flags
         assert {c for q in side_qs for ch in q.choices for c in ch.codes} >= {"Z94.2", "Z94.3", "Z94.1"}
     else:
         assert not side_qs
+        assert not r.incomplete
