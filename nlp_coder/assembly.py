@@ -112,6 +112,9 @@ class Assembler:
                               needs_review=needs_review, nothing_codable=not codes, incomplete=incomplete,
                               lexicon_version=self.lex.version, not_coded=not_coded)
         if not codes:
+            # Nothing recognised in a note that says something: a person should look, since
+            # the note may describe an operation in words the lexicons do not know.
+            result.needs_review = not analysis.not_performed and bool(analysis.text.strip())
             if analysis.not_performed:
                 why = ", ".join(f"'{m.anchor.text}' ({'/'.join(sorted(m.context))})"
                                 for m in analysis.not_performed[:5])

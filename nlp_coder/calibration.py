@@ -54,8 +54,10 @@ def fit_logistic(x: numpy.ndarray, y: numpy.ndarray, prior: numpy.ndarray, l2: f
 
 
 def fit(outcomes: list[CaseOutcome], config: dict[str, Any], l2: float = 2.0,
-        subsidiary_prior_weight: float = 5.0, target: float = 0.92) -> Fit:
-    """A new primary model, subsidiary base rates and review threshold from scored cases."""
+        subsidiary_prior_weight: float = 5.0, target: float = 0.92,
+        review_outcomes: list[CaseOutcome] | None = None) -> Fit:
+    """A new primary model, subsidiary base rates and review threshold from scored cases
+    (the threshold from ``review_outcomes`` when given: the kind of notes it must hold on)."""
     prim_x, prim_y = [], []
     sub: dict[str, list[tuple[float, bool]]] = {}
     for o in outcomes:
@@ -81,7 +83,7 @@ def fit(outcomes: list[CaseOutcome], config: dict[str, Any], l2: float = 2.0,
         hits = sum(1 for _, good in pairs if good)
         base = (hits + subsidiary_prior_weight * prior_base) / (scale + subsidiary_prior_weight)
         subsidiary[kind] = round(min(max(base, 0.05), 0.99), 3)
-    table = threshold_table(outcomes, primary)
+    table = threshold_table(review_outcomes or outcomes, primary)
     ok = [r for r in table if r["unflagged_primary_category"] >= target]
     threshold = min((r["threshold"] for r in ok), default=float(config["needs_review_below"]))
     return Fit(primary, subsidiary, threshold, len(prim_x), sum(len(v) for v in sub.values()), table)

@@ -180,6 +180,8 @@ def calibrate(
     write: bool = typer.Option(False, "--write", help="Write the fitted model into the lexicons' scoring.json."),
     target: float = typer.Option(0.92, "--target", help="Share of right primary categories wanted "
                                  "among notes not flagged for review."),
+    review_on: Optional[Path] = typer.Option(None, "--review-on", help="Choose the review threshold "
+                                             "on these cases only (default: all of them)."),
     lexicons: Optional[Path] = typer.Option(None, "--lexicons"),
 ) -> None:
     """Fit the confidence model and the review threshold to labelled cases."""
@@ -192,7 +194,13 @@ def calibrate(
     engine = _engine(lexicons)
     outcomes = ev.run(engine, case_list)
     config = engine.lex.scoring
-    result = cal.fit(outcomes, config, target=target)
+    review_outcomes = None
+    if review_on is not None:
+        try:
+            review_outcomes = ev.run(engine, ev.read_cases(review_on))
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise _fail(str(exc)) from None
+    result = cal.fit(outcomes, config, target=target, review_outcomes=review_outcomes)
     out.print(f"{len(case_list)} cases: {result.n_primary} primary and {result.n_subsidiary} "
               f"subsidiary codes; ECE before {ev.summarise(outcomes)['ece']:.3f}")
     t = Table(title="review threshold (primary confidence)")

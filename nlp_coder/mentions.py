@@ -197,11 +197,12 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
             has_site = any(h.kind == "site" and "indication" not in h.context for h in shits)
             anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or a.id in self_sited or
                        (has_site and weights.get(a.id, 1.0) >= 1.0) or weights.get(a.id, 1.0) > 1.0]
-        elif not _listed(text, sections, int(char_of[sents[si].start])):
+        listed = sec in CODED_CATEGORIES and _listed(text, sections, int(char_of[sents[si].start]))
+        if sec in CODED_CATEGORIES and not listed:
             # "Procedure: Rt mastoidectomy. Pus drained, antrum opened.": after the operation's
             # name, the section describes its steps; only named operations there are more.
             anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or a.id in self_sited]
-        if not anchors and sec in CODED_CATEGORIES:
+        if not anchors and listed:
             # A listed procedure named without an action word ("soft-palate implants"):
             # anchor on its device, else its site.
             for kind in ("device", "site"):
@@ -294,7 +295,10 @@ def _listed(text: str, sections: SectionIndex, pos: int) -> bool:
     line = text[pos: line_end if line_end >= 0 else len(text)]
     if _LIST_ITEM.match(line):
         return True
-    return len(line.split()) <= _LIST_ITEM_WORDS and _ENDER_INSIDE.search(line.strip()) is None
+    line = line.strip()
+    # A short line without a full stop: "Lap chole", "OGD and biopsy" (a sentence ends with one).
+    return len(line.split()) <= _LIST_ITEM_WORDS and _ENDER_INSIDE.search(line) is None \
+        and not line.endswith(".")
 
 
 _WORD_CACHE: dict[int, str | None] = {}
