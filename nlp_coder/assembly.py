@@ -72,6 +72,17 @@ class Assembler:
                 verdict = "required"
         return verdict
 
+    def _skin_site(self, chain: list[str], code: str) -> str | None:
+        """The skin site standing for the nearest region in ``chain`` when ``code`` is a skin
+        operation (rules/skin_sites.jsonl)."""
+        rules = {r.region: r for r in self.lex.skin_sites if _matches(code, r.scope)}
+        for s in chain:
+            if s.startswith("site.skin"):
+                return None  # the note already names the skin
+            if s in rules:
+                return rules[s].skin
+        return None
+
     def _implicit_approach(self, approach_id: str, code: str) -> bool:
         ids = {approach_id, *self.lex.ancestors(approach_id)}
         return any(r.approach in ids and _matches(code, r.scope) and not _matches(code, r.except_)
@@ -434,6 +445,9 @@ class Assembler:
         for h in site_hits[:1]:
             # The nearest site code on the way up (a sub-site may have none of its own).
             chain = [h.id, *lex.ancestors(h.id)]
+            skin = self._skin_site(chain, top.code)
+            if skin:
+                chain = [skin, *lex.ancestors(skin)]
             zc = next((lex.concepts[s] for s in chain if s in lex.concepts and lex.concepts[s].z_code), None)
             if zc is None:
                 continue

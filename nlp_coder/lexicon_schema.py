@@ -163,6 +163,16 @@ class ImplicitApproachRule(_Rule):
     _v_except = field_validator("except_")(lambda vs: [_check_prefix(v) for v in vs])
 
 
+class SkinSiteRule(_Rule):
+    """For codes in ``scope`` (skin operations) a body region named in the note means the skin
+    of that region: its site code is the skin one (Z47-Z50), not the region's (Z89-Z92)."""
+    region: str
+    skin: str
+    scope: list[str] = Field(min_length=1)
+
+    _v_scope = field_validator("scope")(lambda vs: [_check_prefix(v) for v in vs])
+
+
 class CompanionRule(_Rule):
     code: str
     requires_one_of: list[str] = Field(min_length=1)

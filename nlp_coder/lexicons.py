@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from .lexicon_schema import (
     AbsorptionRule, CombinationRule, CompanionRule, Concept, ImplicitApproachRule, IncompatibleRule,
-    LateralityRule,
+    LateralityRule, SkinSiteRule,
     Procedure, SecondaryOnlyRule, Section, SiteCodeRule, SuccessorRule, Terminator, Trigger,
 )
 
@@ -32,6 +32,7 @@ _RULE_FILES: dict[str, type[BaseModel]] = {
     "site_codes.jsonl": SiteCodeRule,
     "secondary_only.jsonl": SecondaryOnlyRule,
     "implicit_approaches.jsonl": ImplicitApproachRule,
+    "skin_sites.jsonl": SkinSiteRule,
 }
 _CONTEXT_FILES: dict[str, type[BaseModel]] = {
     "triggers.jsonl": Trigger,
@@ -70,6 +71,7 @@ class Lexicons:
     combinations: list[CombinationRule] = field(default_factory=list)
     site_code_rules: list[SiteCodeRule] = field(default_factory=list)
     implicit_approaches: list[ImplicitApproachRule] = field(default_factory=list)
+    skin_sites: list[SkinSiteRule] = field(default_factory=list)
     secondary_only: list[SecondaryOnlyRule] = field(default_factory=list)
     scoring: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # entry id -> "file:line"
@@ -172,7 +174,8 @@ def load_lexicons(path: str | os.PathLike[str] | None = None) -> Lexicons:
              "combinations.jsonl": lex.combinations,
              "site_codes.jsonl": lex.site_code_rules,
              "secondary_only.jsonl": lex.secondary_only,
-             "implicit_approaches.jsonl": lex.implicit_approaches}[name].extend(items)  # type: ignore[arg-type]
+             "implicit_approaches.jsonl": lex.implicit_approaches,
+             "skin_sites.jsonl": lex.skin_sites}[name].extend(items)  # type: ignore[arg-type]
         else:
             problems.append(f"{rel}: unexpected lexicon file (not a known folder/file name)")
     scoring_path = root / "scoring.json"
@@ -213,6 +216,9 @@ def _cross_check(lex: Lexicons, sources: dict[str, str], problems: list[str]) ->
     for cp in lex.companions:
         for r in cp.unless:
             need(r, cp.id, "concept")
+    for ss in lex.skin_sites:
+        need(ss.region, ss.id, "region")
+        need(ss.skin, ss.id, "skin site")
     for ia in lex.implicit_approaches:
         need(ia.approach, ia.id, "approach")
     for ab in lex.absorption:
