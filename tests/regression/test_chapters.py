@@ -14,6 +14,17 @@ from nlp_coder.evaluation import chapter_of, read_cases
 
 CASES_DIR = Path(__file__).parent / "cases"
 CASES = read_cases(CASES_DIR) if any(CASES_DIR.glob("*.jsonl")) else []
+# Cases the engine still gets wrong, with their failure class: expected failures (strict, so a
+# fix shows up as an unexpected pass and the entry must then be removed). Expectations stay
+# what a coder assigns.
+KNOWN_GAPS = {row[0]: f"{row[1]}: {row[2]}" for row in (
+    line.rstrip("\n").split("\t") for line in
+    (Path(__file__).parent / "known_gaps.tsv").read_text("utf-8").splitlines()[1:] if line.strip())}
+
+
+def _param(case):  # type: ignore[no-untyped-def]
+    marks = [pytest.mark.xfail(reason=KNOWN_GAPS[case.id], strict=True)] if case.id in KNOWN_GAPS else []
+    return pytest.param(case, id=case.id, marks=marks)
 CHAPTERS = "ABCDEFGHJKLMNOPQRSTUVWX"
 
 
@@ -29,7 +40,11 @@ def test_case_ids_are_unique():
     assert len(ids) == len(set(ids))
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_known_gaps_name_real_cases():
+    assert set(KNOWN_GAPS) <= {c.id for c in CASES}
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_chapter_case(engine, case):
     result = engine.code(case.text)
     got = [c.code for c in result.codes]
