@@ -249,7 +249,7 @@ def evaluate(
             ev.reliability_plot(outcomes, plot)
             summary["plot"] = str(plot)
         except ImportError:
-            err.print("matplotlib is not installed: pip install 'nlp-coder[plot]' for --plot")
+            err.print("matplotlib is not installed: pip install 'nlp-coder[plot]' for --plot", markup=False)
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
         return

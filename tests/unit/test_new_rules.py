@@ -1,0 +1,42 @@
+"""Rule families added with the per-chapter suite: implicit approaches, skin site codes, the
+anaesthetic not read as an operated site, and fitting the confidence model."""
+from __future__ import annotations
+
+import numpy
+import pytest
+
+from nlp_coder.calibration import fit_logistic
+
+from testsupport import codes_of
+
+ROWS = [
+    pytest.param("Open right hemicolectomy via midline laparotomy", ["H07.1"],
+                 id="laparotomy-implicit-for-bowel-resection"),
+    pytest.param("Shave excision of seborrhoeic keratosis R calf", ["S06.4", "Z50.4", "Z94.2"],
+                 id="skin-operation-takes-skin-of-leg-site"),
+    pytest.param("Rt TKR under spinal", ["W42.1", "Z94.2"], id="spinal-anaesthetic-is-not-the-spine"),
+]
+
+
+@pytest.mark.parametrize("note,expected", ROWS)
+def test_rule(engine, note, expected):
+    assert codes_of(engine.code(note)) == expected
+
+
+def test_missing_side_makes_the_result_incomplete_not_doubtful(engine):
+    r = engine.code("Phacoemulsification and insertion of IOL under LA")
+    assert r.incomplete
+    assert any(q.facet == "laterality" for q in r.questions)
+    assert "laterality_missing" in r.codes[0].flags
+
+
+def test_fit_logistic_recovers_known_weights():
+    rng = numpy.random.default_rng(7)
+    x = numpy.column_stack([numpy.ones(4000), rng.normal(size=4000), rng.integers(0, 2, 4000)])
+    true = numpy.array([-0.5, 2.0, 1.0])
+    y = (rng.random(4000) < 1 / (1 + numpy.exp(-(x @ true)))).astype(float)
+    w = fit_logistic(x, y, prior=numpy.zeros(3), l2=0.01)
+    assert numpy.allclose(w, true, atol=0.2)
+    # A strong prior holds the weights near it whatever the data say.
+    w_prior = fit_logistic(x, y, prior=numpy.zeros(3), l2=1e6)
+    assert numpy.abs(w_prior).max() < 0.05
