@@ -33,9 +33,12 @@ class ContextFinder:
             self.triggers[t.id] = t
             self.matcher.add(t.id, [nlp.make_doc(p) for p in t.phrases])
         self.terminators: dict[str, Terminator] = {}
+        # Keyed by the matcher's own id hash: looked up for every terminator match of every note.
+        self._term_categories: dict[int, frozenset[str]] = {}
         for term in terminators:
             self.terminators[term.id] = term
             self.term_matcher.add(term.id, [nlp.make_doc(p) for p in term.phrases])
+            self._term_categories[nlp.vocab.strings.add(term.id)] = frozenset(term.categories)
 
     def triggers_in(self, doc: Doc) -> tuple[list[TriggerHit], list[tuple[int, frozenset[str]]]]:
         """Trigger hits (pseudo-blocked ones removed) and terminator positions with categories."""
@@ -57,8 +60,8 @@ class ContextFinder:
             if any(k.category == h.category and k.start <= h.start and h.end <= k.end for k in kept):
                 continue
             kept.append(h)
-        terms = [(start, frozenset(self.terminators[strings[mid]].categories))
-                 for mid, start, _ in self.term_matcher(doc)]
+        cats = self._term_categories
+        terms = [(start, cats[mid]) for mid, start, _ in self.term_matcher(doc)]
         return kept, terms
 
     @staticmethod

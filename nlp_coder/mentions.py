@@ -33,12 +33,6 @@ MODIFIER_LABELS = frozenset({"modality", "access", "anaesthesia"})
 HIDING_LABELS = frozenset({"anaesthesia"})
 
 
-@dataclass(frozen=True)
-class _Bounds:
-    start: int
-    end: int
-
-
 @dataclass(slots=True)
 class Hit:
     start: int              # character offsets into the analysed text
@@ -93,15 +87,22 @@ class Analysis:
 def resolve_overlaps(spans: list) -> list:
     """Drop a span nested in a longer span of the same label ("valve" inside "aortic valve"), and
     a side word inside any longer span ("left atrium", "right hemicolectomy", "left in situ")."""
-    # Compared on plain tuples: Span attribute access is a Python-level call per use, and this
-    # loop runs for every concept span of every note.
+    return [t[3] for t in _resolve(spans)]
+
+
+def _resolve(spans: list) -> list[tuple]:
+    """resolve_overlaps on (start, end, label, span) tuples, which analyse reuses: Span attribute
+    access is a Python-level call per use, and this runs for every concept span of every note."""
     items = sorted(((sp.start, sp.end, sp.label_, sp) for sp in spans), key=lambda t: (t[0], t[0] - t[1]))
     kept: list[tuple] = []
+    open_: list[tuple] = []  # kept spans still running at this start: only they can contain it
     for item in items:
         s0, e0, label, _ = item
+        if open_:
+            open_ = [k for k in open_ if k[1] > s0]
         n = e0 - s0
         drop = False
-        for k0, k1, klabel, _k in kept[-8:]:
+        for k0, k1, klabel, _k in open_:
             if k0 <= s0 and e0 <= k1:
                 longer = (k1 - k0) > n
                 if longer and (klabel in MODIFIER_LABELS or label == "laterality" or klabel == label):
@@ -112,7 +113,8 @@ def resolve_overlaps(spans: list) -> list:
                     break
         if not drop:
             kept.append(item)
-    return [t[3] for t in kept]
+            open_.append(item)
+    return kept
 
 
 def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
@@ -128,7 +130,7 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
         text = doc.text  # rebuilt token by token: callers that have the text pass it
     fuzzy_scores: dict[tuple[int, int], float] = doc.user_data.get(FUZZY_KEY, {})
     bounds = doc.user_data.get(SENTS_KEY) or [(s.start, s.end) for s in doc.sents]
-    sents = [_Bounds(a, b) for a, b in bounds]
+    sents = bounds  # (start, end) token offsets per sentence
     sent_of = [0] * len(doc)
     for si, (a, b) in enumerate(bounds):
         sent_of[a:b] = [si] * (b - a)
@@ -145,18 +147,17 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     # A scraped note may run a sentence across a header: group by sentence *and* section.
     by_sent: dict[tuple[int, int], list[Hit]] = {}
     categories_for = ctx.categories_for
-    for sp in resolve_overlaps(concept_spans(doc)):
-        if sp.label_ in HIDING_LABELS:
+    for t0, t1, label, sp in _resolve(concept_spans(doc)):
+        if label in HIDING_LABELS:
             continue
-        t0, t1 = sp.start, sp.end
         si = sent_of[t0]
         a, b = sp.start_char, sp.end_char
         sec = sections.at(a)
-        h = Hit(a, b, t0, t1, text[a:b], sp.label_, sp.id_, si, sec.category,
+        h = Hit(a, b, t0, t1, text[a:b], label, sp.id_, si, sec.category,
                 fuzzy=fuzzy_scores.get((a, b)))
         trig = trig_by_sent.get(si)
         if trig:  # most sentences have no trigger at all
-            h.context = categories_for(t0, t1, sents[si].start, sents[si].end, trig,
+            h.context = categories_for(t0, t1, sents[si][0], sents[si][1], trig,
                                        terms_by_sent.get(si, []))
         if sec.category in SECTION_CONTEXT:
             h.context.setdefault(SECTION_CONTEXT[sec.category], f"section:{sec.header}")
@@ -172,7 +173,7 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     indication_tokens: set[int] = set()
     for t in trig_hits:
         if t.category == "indication":
-            stop = min(t.end + t.max_scope, sents[sent_of[t.start]].end)
+            stop = min(t.end + t.max_scope, sents[sent_of[t.start]][1])
             stop = min([tp for tp, cats in terms_by_sent.get(sent_of[t.start], [])
                         if t.end <= tp < stop and "indication" in cats] + [stop])
             indication_tokens.update(range(t.start, stop))
@@ -197,7 +198,7 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
             has_site = any(h.kind == "site" and "indication" not in h.context for h in shits)
             anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or a.id in self_sited or
                        (has_site and weights.get(a.id, 1.0) >= 1.0) or weights.get(a.id, 1.0) > 1.0]
-        listed = sec in CODED_CATEGORIES and _listed(text, sections, int(char_of[sents[si].start]))
+        listed = sec in CODED_CATEGORIES and _listed(text, sections, int(char_of[sents[si][0]]))
         if sec in CODED_CATEGORIES and not listed:
             # "Procedure: Rt mastoidectomy. Pus drained, antrum opened.": after the operation's
             # name, the section describes its steps; only named operations there are more.
@@ -252,7 +253,7 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
         words: list[str] | None = None
         for a in anchors:
             if words is None:  # once per sentence, shared by its procedures
-                words = _content_words(doc, sents[si].start, sents[si].end, indication_tokens)
+                words = _content_words(doc, sents[si][0], sents[si][1], indication_tokens)
             m = Mention(a, groups[id(a)], words, si, sec)
             if not any(h.kind == "site" for h in m.facets) and a.kind != "site":
                 sentence_sites = [h for g in groups.values() for h in g if h.kind == "site"]
@@ -307,26 +308,24 @@ _WORDS_KEY = "nlp_coder_words"
 
 def _content_words(doc: Doc, start: int, end: int, skip: set[int]) -> list[str]:
     """Lower-cased alphabetic words of more than two letters, not stop words, in tokens
-    start..end. Worked out once per distinct word of the note from the token array (a Token
-    object per token costs more than the rest of the analysis)."""
-    per_doc = doc.user_data.get(_WORDS_KEY)
-    if per_doc is None:
-        uniq, inverse = numpy.unique(doc.to_array(LOWER), return_inverse=True)
-        strings = doc.vocab.strings
-        words: list[str | None] = []
-        for h in uniq.tolist():
-            w = _WORD_CACHE.get(h, "")
-            if w == "":
-                s = strings[h]
-                w = s if (len(s) > 2 and s.isalpha() and s not in STOP_WORDS) else None
-                if len(_WORD_CACHE) < 500_000:  # bounded: a note of random strings cannot grow it forever
-                    _WORD_CACHE[h] = w
-            words.append(w)
-        keep = numpy.array([w is not None for w in words], dtype=bool)
-        per_doc = doc.user_data[_WORDS_KEY] = (words, inverse.ravel(), keep[inverse.ravel()])
-    words, inverse, content = per_doc
-    pos = numpy.flatnonzero(content[start:end]) + start
-    return [words[inverse[i]] for i in pos.tolist() if i not in skip]  # type: ignore[misc]
+    start..end: from the note's token array and a cache per distinct word (a Token object per
+    token costs more than the rest of the analysis)."""
+    lowers = doc.user_data.get(_WORDS_KEY)
+    if lowers is None:
+        lowers = doc.user_data[_WORDS_KEY] = doc.to_array(LOWER).tolist()
+    strings = doc.vocab.strings
+    out = []
+    for i in range(start, end):
+        h = lowers[i]
+        w = _WORD_CACHE.get(h, "")
+        if w == "":
+            s = strings[h]
+            w = s if (len(s) > 2 and s.isalpha() and s not in STOP_WORDS) else None
+            if len(_WORD_CACHE) < 500_000:  # bounded: a note of random strings cannot grow it forever
+                _WORD_CACHE[h] = w
+        if w is not None and i not in skip:
+            out.append(w)
+    return out
 
 
 def _names_only_device(p: Hit, shits: list[Hit]) -> bool:

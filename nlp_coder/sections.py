@@ -48,11 +48,11 @@ class SectionFinder:
     def find(self, text: str) -> list[SectionSpan]:
         """Sections covering the whole text in order (BODY where no header applies)."""
         marks: list[tuple[int, int, str, str]] = []  # header start, content start, category, header
-        for m in self.header_re.finditer(text):
-            hit = self._lookup(m.group(1))
+        for start, end, raw in self._colon_headers(text):
+            hit = self._lookup(raw)
             if hit is not None:
                 sec, name = hit
-                marks.append((m.start(1), m.end(), sec.category, name))
+                marks.append((start, end, sec.category, name))
         seen = {mk[0] for mk in marks}
         for m in self.bare_header_re.finditer(text):
             raw = m.group(1)
@@ -87,6 +87,27 @@ class SectionFinder:
             spans.append(SectionSpan(0, len(text), BODY, ""))
         return spans
 
+    def _colon_headers(self, text: str) -> list[tuple[int, int, str]]:
+        """(name start, content start, name) for each "Name:" header candidate.
+
+        Same result as ``header_re.finditer`` but found from the colons backwards: a note has a
+        few dozen colons, while the pattern would be tried after every boundary character."""
+        out = []
+        for colon in _COLON.finditer(text):
+            c = colon.start()
+            k = c
+            while k > 0 and text[k - 1] in " \t\r\n\f\v":
+                k -= 1
+            if k > 0 and text[k - 1] == ",":
+                k -= 1
+                while k > 0 and text[k - 1] in " \t\r\n\f\v":
+                    k -= 1
+            seg_start = max(text.rfind(b, 0, k) for b in "\n.,;") + 1
+            m = self.header_re.match(text, seg_start, colon.end())
+            if m is not None and m.end() == colon.end():
+                out.append((m.start(1), m.end(), m.group(1)))
+        return out
+
     def _lookup(self, raw: str, exact: bool = False) -> tuple[Section, str] | None:
         """A known header name, optionally with an optional '(s)' or '(es)' suffix."""
         words = raw.lower().replace("(s)", "").replace("(es)", "").split()
@@ -109,6 +130,9 @@ class SectionFinder:
         if len(line.split()) > self.title_max_words or line.rstrip().endswith((".", ":")):
             return 0
         return lead + nl
+
+
+_COLON = re.compile(":")
 
 
 def _sentence_end(text: str, pos: int, limit: int) -> int:

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,13 +78,17 @@ def detect_format(path: str, fmt: str | None, stdin_peek: bytes = b"") -> str:
     raise MalformedInput(f"{p.name}: cannot tell the format from the extension; pass --input-format")
 
 
+# Undecodable bytes survive reading as lone surrogates (errors="surrogateescape").
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
 def _bad_text(value: object, where: str) -> str | None:
     """Why a value cannot be coded as a note, or None if it can."""
     if value is None:
         return f"{where}: missing text"
     if not isinstance(value, str):
         return f"{where}: text is {type(value).__name__}, not a string"
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
+    if _SURROGATE.search(value):
         return f"{where}: not valid UTF-8"
     if "\0" in value:
         return f"{where}: contains NUL bytes (binary data, not a note)"
