@@ -410,6 +410,13 @@ class Assembler:
         mod_hits = own.get("modality", [])
         mod_ids = {h.id for h in mod_hits} | {f for f, w in g.features.items()
                                               if f.startswith("modality.") and w >= 0.85}
+        default_mod = None
+        if not mod_ids:
+            default_mod = next((r.adds for r in lex.default_methods
+                                if any(self._says(w, tf) for w in r.when_title)
+                                and (not r.scope or _matches(top.code, r.scope))), None)
+            if default_mod:
+                mod_ids = {default_mod}
         if top.code[0] != "U":
             specific = [i for i in mod_ids if i != "modality.image_guided"]
             for mid in sorted(specific or mod_ids):
@@ -420,7 +427,7 @@ class Assembler:
                 if not code or any(x.code == code for x in codes):
                     continue
                 h = next((x for x in mod_hits if x.id == mid), prov.get(mid, m.anchor))
-                kind = "unspecified_modality" if mid == "modality.image_guided" else basis(h)
+                kind = "unspecified_modality" if mid == "modality.image_guided" or mid == default_mod else basis(h)
                 codes.append(self._sub(code, "method", gi, kind, conf, [h], note_length, f"modality:{mid}"))
                 if mid == "modality.image_guided":
                     questions.append(Question(
@@ -435,6 +442,8 @@ class Assembler:
         if transluminal:
             for h in own.get("access", []):
                 c = lex.concepts.get(h.id)
+                if self._implicit_approach(h.id, top.code):
+                    continue  # the artery is the organ operated on: no route through it
                 code = self.usable_code(c.code) if c and c.code else None
                 if code and not any(x.code == code for x in codes):
                     codes.append(self._sub(code, "method", gi, basis(h), conf, [h], note_length,
@@ -517,7 +526,8 @@ class Assembler:
             questions.append(Question(f"choice-{gi}", f"{top.code} ({title}) or {alts[0].code} "
                                       f"({e.title(alts[0].code)})?", "code", gi,
                                       [Choice(e.title(x.code), [x.code]) for x in [top, alts[0]]]))
-            primary.needs_review = True
+            # Not a review flag by itself: the margin is in the confidence model, whose
+            # threshold decides review (a close call between two right-category codes is common).
         g.codes = codes
 
     def site_policy(self, code: str) -> str:
@@ -541,11 +551,12 @@ class Assembler:
 
     def _sub(self, code: str, role: str, group: int, kind: str, primary_conf: float,
              hits: list[Hit], note_length: int, rule: str) -> CodeAssignment:
-        conf = self.e.scorer.subsidiary_confidence(kind, primary_conf)
+        key = f"{kind}:{role}"
+        conf = self.e.scorer.subsidiary_confidence(key, primary_conf)
         return CodeAssignment(code, self.e.title(code), role, group, conf,
                               self._evidence(hits, note_length), rule,
                               needs_review=self.e.scorer.needs_review(conf),
-                              features={"kind": kind, "primary_confidence": primary_conf})
+                              features={"kind": key, "primary_confidence": primary_conf})
 
     # ------------------------------------------------------------ whole-set rules
     def _merge_laterality(self, groups: list[Group]) -> list[CodeAssignment]:

@@ -78,7 +78,7 @@ def fit(outcomes: list[CaseOutcome], config: dict[str, Any], l2: float = 2.0,
     primary = {k: round(float(v), 3) for k, v in zip(PRIMARY_KEYS, w)}
     subsidiary = dict(config["subsidiary"])
     for kind, pairs in sub.items():
-        prior_base = float(subsidiary.get(kind, 0.7))
+        prior_base = float(subsidiary.get(kind, subsidiary.get(kind.split(":", 1)[0], 0.7)))
         scale = sum(0.5 + 0.5 * pc for pc, _ in pairs)
         hits = sum(1 for _, good in pairs if good)
         base = (hits + subsidiary_prior_weight * prior_base) / (scale + subsidiary_prior_weight)
@@ -87,6 +87,27 @@ def fit(outcomes: list[CaseOutcome], config: dict[str, Any], l2: float = 2.0,
     ok = [r for r in table if r["unflagged_primary_category"] >= target]
     threshold = min((r["threshold"] for r in ok), default=float(config["needs_review_below"]))
     return Fit(primary, subsidiary, threshold, len(prim_x), sum(len(v) for v in sub.values()), table)
+
+
+def cross_validated_ece(outcomes: list[CaseOutcome], config: dict[str, Any], **kw: Any) -> float:
+    """Expected calibration error of confidences predicted for each case by a model fitted on
+    the other cases (leave one case out): what to expect on notes the fit has not seen."""
+    from .evaluation import expected_calibration_error
+    pairs: list[tuple[float, bool]] = []
+    for i, held in enumerate(outcomes):
+        model = fit(outcomes[:i] + outcomes[i + 1:], config, **kw)
+        for c, (_, good) in zip(held.result.codes, held.code_correct):
+            f = c.features
+            if not f:
+                continue
+            if f.get("kind") == "primary":
+                p = primary_confidence(f, model.primary)
+            else:
+                kind = str(f["kind"])
+                base = float(model.subsidiary.get(kind, model.subsidiary.get(kind.split(":", 1)[0], 0.7)))
+                p = base * (0.5 + 0.5 * float(f["primary_confidence"]))
+            pairs.append((p, good))
+    return expected_calibration_error(pairs)
 
 
 def primary_confidence(f: dict[str, Any], weights: dict[str, float]) -> float:
@@ -100,7 +121,7 @@ def threshold_table(outcomes: list[CaseOutcome], weights: dict[str, float],
     """For each candidate threshold: the share of notes left unflagged and how right they are.
 
     Only the confidence part of the review flag moves with the threshold; notes flagged for other
-    reasons (a close call, an assumed companion code, an abandoned procedure) stay flagged."""
+    reasons (an assumed companion code, an abandoned or uncertain procedure) stay flagged."""
     rows = []
     for t in steps:
         unflagged = []
@@ -108,7 +129,7 @@ def threshold_table(outcomes: list[CaseOutcome], weights: dict[str, float],
             prims = [c for c in o.result.codes if c.role == "primary"]
             if not prims:
                 continue
-            other = any(set(c.flags) - {"laterality_missing"} or _close_call(o, c) for c in prims) or any(
+            other = any(set(c.flags) - {"laterality_missing"} for c in prims) or any(
                 q.facet in ("stage", "companion") for q in o.result.questions)
             low = any(primary_confidence(c.features, weights) < t for c in prims if c.features)
             if not (other or low):
@@ -121,6 +142,3 @@ def threshold_table(outcomes: list[CaseOutcome], weights: dict[str, float],
                      if n else 1.0})
     return rows
 
-
-def _close_call(o: CaseOutcome, c: Any) -> bool:
-    return any(q.facet == "code" and q.group == c.group for q in o.result.questions)

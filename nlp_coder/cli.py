@@ -213,6 +213,9 @@ def calibrate(
     out.print(f"primary: {result.primary}")
     out.print(f"subsidiary: {result.subsidiary}")
     out.print(f"needs_review_below: {result.needs_review_below}")
+    out.print(f"expected calibration error, leave one case out: "
+              f"{cal.cross_validated_ece(outcomes, config, target=target):.3f} "
+              "(the in-sample figure is what 'eval' prints after --write)")
     if write:
         path = engine.lex.root / "scoring.json"
         data = json.loads(path.read_text("utf-8"))

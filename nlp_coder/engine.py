@@ -203,6 +203,17 @@ class Engine:
                        extra: dict[str, float] | None = None) -> tuple[list[Candidate], dict[str, float]]:
         """Ranked candidate codes for a mention (index entries first, then facet retrieval);
         ``extra`` adds features learnt from elsewhere in the note."""
+        cands, feats = self._candidates(mention, analysis, extra, use_fallback=True)
+        if mention.fallback_sites and (not cands or cands[0].score < float(self.lex.scoring["min_candidate_score"])):
+            # A site named only in the indication ("brachytherapy for rectal cancer") helps when
+            # codes of the procedure name sites; when none fits with it, code without it.
+            alt, alt_feats = self._candidates(mention, analysis, extra, use_fallback=False)
+            if alt and (not cands or alt[0].score > cands[0].score):
+                return alt, alt_feats
+        return cands, feats
+
+    def _candidates(self, mention: Mention, analysis: Analysis, extra: dict[str, float] | None,
+                    use_fallback: bool) -> tuple[list[Candidate], dict[str, float]]:
         sc = self.lex.scoring
         hits = mention.hits()
         explicit = [h.id for h in hits if h.kind != "laterality"]
@@ -226,7 +237,8 @@ class Engine:
         core |= {f for f, w in feats.items() if w >= 0.85 and f.split(".")[0] in ("site", "action")}
         core |= {f for f in feats if f.startswith("w:") and f[2:] in self.index.words}
         has_site = any(f.startswith("site.") and w >= 0.85 for f, w in feats.items())
-        for h in ([] if has_site else mention.fallback_sites):
+        fallback = mention.fallback_sites if use_fallback else []
+        for h in ([] if has_site else fallback):
             # Sites named only in the indication ("for breast cancer") or for the other
             # procedure of the sentence ("excision and biopsy of breast lesion").
             for f, w in mention_features(self.lex, [h.id], [], sc["feature_weights"]).items():
@@ -234,9 +246,9 @@ class Engine:
                 if feats.get(f, 0.0) < w:
                     feats[f] = w
             core.add(h.id)
-        if mention.fallback_sites and not has_site:
+        if fallback and not has_site:
             apply_combinations(self.lex, feats, float(sc["feature_weights"].get("implied", 0.9)))
-        site_ids = [h.id for h in hits if h.kind == "site"] or [h.id for h in mention.fallback_sites]
+        site_ids = [h.id for h in hits if h.kind == "site"] or [h.id for h in fallback]
         sites = {s for i in site_ids for s in [i, *self.lex.ancestors(i)]}
         sites |= {f for f, w in feats.items() if f.startswith("site.") and w >= 0.85}
         key = (tuple(sorted(feats.items())), frozenset(core), frozenset(sites))

@@ -173,6 +173,17 @@ class SkinSiteRule(_Rule):
     _v_scope = field_validator("scope")(lambda vs: [_check_prefix(v) for v in vs])
 
 
+class DefaultMethodRule(_Rule):
+    """Codes whose title says one of ``when_title`` (percutaneous transluminal) are done under
+    what ``adds`` names (image control); when the note states no modality it is assumed, as the
+    unspecified code, and the coder is asked which."""
+    when_title: list[str] = Field(min_length=1)
+    adds: str
+    scope: list[str] = []
+
+    _v_scope = field_validator("scope")(lambda vs: [_check_prefix(v) for v in vs])
+
+
 class CompanionRule(_Rule):
     code: str
     requires_one_of: list[str] = Field(min_length=1)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from .lexicon_schema import (
     AbsorptionRule, CombinationRule, CompanionRule, Concept, ImplicitApproachRule, IncompatibleRule,
-    LateralityRule, SkinSiteRule,
+    DefaultMethodRule, LateralityRule, SkinSiteRule,
     Procedure, SecondaryOnlyRule, Section, SiteCodeRule, SuccessorRule, Terminator, Trigger,
 )
 
@@ -33,6 +33,7 @@ _RULE_FILES: dict[str, type[BaseModel]] = {
     "secondary_only.jsonl": SecondaryOnlyRule,
     "implicit_approaches.jsonl": ImplicitApproachRule,
     "skin_sites.jsonl": SkinSiteRule,
+    "default_methods.jsonl": DefaultMethodRule,
 }
 _CONTEXT_FILES: dict[str, type[BaseModel]] = {
     "triggers.jsonl": Trigger,
@@ -72,6 +73,7 @@ class Lexicons:
     site_code_rules: list[SiteCodeRule] = field(default_factory=list)
     implicit_approaches: list[ImplicitApproachRule] = field(default_factory=list)
     skin_sites: list[SkinSiteRule] = field(default_factory=list)
+    default_methods: list[DefaultMethodRule] = field(default_factory=list)
     secondary_only: list[SecondaryOnlyRule] = field(default_factory=list)
     scoring: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # entry id -> "file:line"
@@ -175,7 +177,8 @@ def load_lexicons(path: str | os.PathLike[str] | None = None) -> Lexicons:
              "site_codes.jsonl": lex.site_code_rules,
              "secondary_only.jsonl": lex.secondary_only,
              "implicit_approaches.jsonl": lex.implicit_approaches,
-             "skin_sites.jsonl": lex.skin_sites}[name].extend(items)  # type: ignore[arg-type]
+             "skin_sites.jsonl": lex.skin_sites,
+             "default_methods.jsonl": lex.default_methods}[name].extend(items)  # type: ignore[arg-type]
         else:
             problems.append(f"{rel}: unexpected lexicon file (not a known folder/file name)")
     scoring_path = root / "scoring.json"
@@ -216,6 +219,9 @@ def _cross_check(lex: Lexicons, sources: dict[str, str], problems: list[str]) ->
     for cp in lex.companions:
         for r in cp.unless:
             need(r, cp.id, "concept")
+    for dm in lex.default_methods:
+        for r in [*dm.when_title, dm.adds]:
+            need(r, dm.id, "concept")
     for ss in lex.skin_sites:
         need(ss.region, ss.id, "region")
         need(ss.skin, ss.id, "skin site")

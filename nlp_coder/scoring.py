@@ -36,7 +36,9 @@ class Scorer:
         return round(1.0 / (1.0 + math.exp(-z)), 3)
 
     def subsidiary_confidence(self, kind: str, primary_confidence: float) -> float:
-        base = float(self.subsidiary.get(kind, 0.7))
+        """``kind`` is the evidence basis, optionally with the code's role ("local:site"): the
+        most specific base rate the model has is used."""
+        base = float(self.subsidiary.get(kind, self.subsidiary.get(kind.split(":", 1)[0], 0.7)))
         return round(base * (0.5 + 0.5 * primary_confidence), 3)
 
     def needs_review(self, confidence: float) -> bool:

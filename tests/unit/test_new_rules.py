@@ -15,7 +15,16 @@ ROWS = [
     pytest.param("Shave excision of seborrhoeic keratosis R calf", ["S06.4", "Z50.4", "Z94.2"],
                  id="skin-operation-takes-skin-of-leg-site"),
     pytest.param("Rt TKR under spinal", ["W42.1", "Z94.2"], id="spinal-anaesthetic-is-not-the-spine"),
+    pytest.param("Bilateral uterine artery embolisation under fluoroscopy",
+                 ["L71.3", "Y53.4", "Z96.6", "Z94.1"], id="stated-imaging-no-arterial-access-for-artery"),
+    pytest.param("Uterine artery embolisation via R femoral artery puncture",
+                 ["L71.3", "Y53.9", "Z96.6"], id="transluminal-artery-work-assumes-image-control"),
 ]
+
+
+def test_assumed_image_control_is_asked(engine):
+    r = engine.code("Uterine artery embolisation via R femoral artery puncture")
+    assert any(q.facet == "modality" for q in r.questions)
 
 
 @pytest.mark.parametrize("note,expected", ROWS)
