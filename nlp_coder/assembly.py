@@ -9,6 +9,7 @@ procedures and biopsies, and sequencing (Y/Z never first).
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -39,6 +40,34 @@ class Group:
     @property
     def top(self) -> Candidate:
         return self.candidates[0]
+
+
+# Grammar of spinal level notation, not vocabulary: "L4/5", "L4-5", "L5/S1", "C5-C7", "L4-S1".
+_LEVEL = re.compile(r"\b([CTLS])(\d{1,2})\s*[/-]\s*([CTLS]?)(\d{1,2})\b")
+_REGION_SIZE = {"C": 7, "T": 12, "L": 5, "S": 5}
+_REGIONS = "CTLS"
+
+
+def _vertebra_index(region: str, number: int) -> int | None:
+    if region not in _REGION_SIZE or not 1 <= number <= _REGION_SIZE[region]:
+        return None
+    return sum(_REGION_SIZE[r] for r in _REGIONS[: _REGIONS.index(region)]) + number
+
+
+def spinal_levels(analysis: Analysis) -> int:
+    """The number of distinct intervertebral levels named in the performed parts of the note
+    ("L4/5" one, "L3/4 and L4/5" two, "L4-S1" two); indications and history do not count."""
+    from .sections import PERFORMED_CATEGORIES
+    levels: set[int] = set()
+    for m in _LEVEL.finditer(analysis.text):
+        if analysis.sections.at(m.start()).category not in PERFORMED_CATEGORIES | {"answer"}:
+            continue
+        a = _vertebra_index(m.group(1), int(m.group(2)))
+        b = _vertebra_index(m.group(3) or m.group(1), int(m.group(4)))
+        if a is None or b is None or not 0 < b - a <= 8:
+            continue
+        levels.update(range(a, b))  # level k is the disc between vertebrae k and k + 1
+    return len(levels)
 
 
 def _matches(code: str, prefixes: list[str]) -> bool:
@@ -116,7 +145,7 @@ class Assembler:
         codes = self._sequence(codes)
         needs_review = any(c.needs_review for c in codes if c.role == "primary") or any(
             q.facet in ("stage", "companion") for q in questions)
-        incomplete = any(q.facet == "laterality" for q in questions)
+        incomplete = any(q.facet in ("laterality", "levels") for q in questions)
         not_coded = [{"text": m.anchor.text, "start": m.anchor.start, "end": m.anchor.end,
                       "context": sorted(m.context)} for m in analysis.not_performed]
         result = CodingResult(e.classification_info(), codes, alternatives, questions, warnings,
@@ -510,6 +539,21 @@ class Assembler:
                     questions.append(Question(f"companion-{gi}", f"{top.code} is followed by a code for "
                                               f"{', '.join(comp.requires_one_of)}; {code} assumed. Correct?",
                                               "companion", gi))
+        # Levels of spine (V55) after a spinal operation, counted from the levels the note names.
+        for lr in lex.levels:
+            if not _matches(top.code, lr.scope):
+                continue
+            n = spinal_levels(analysis)
+            code = self.usable_code(lr.codes.get(str(min(n, 3)), "")) if n else None
+            if code:
+                codes.append(self._sub(code, "other", gi, "local", conf, [m.anchor], note_length,
+                                       f"rule:{lr.id}"))
+            else:
+                primary.flags.append("levels_missing")
+                questions.append(Question(f"levels-{gi}", f"{top.code} is followed by the number of "
+                                          "spinal levels operated on; the note does not name them. How many?",
+                                          "levels", gi, [Choice(k, [v]) for k, v in sorted(lr.codes.items())]))
+            break
         if "abandoned" in ctx:
             questions.append(Question(f"stage-{gi}", f"The procedure ({m.anchor.text}) is described as "
                                       "abandoned or failed: coded to the stage reached; please confirm "

@@ -231,6 +231,15 @@ class SiteCodeRule(_Rule):
     _v_scope = field_validator("scope")(lambda vs: [_check_prefix(v) for v in vs])
 
 
+class LevelsRule(_Rule):
+    """Codes in ``scope`` (spinal operations) are followed by a code for the number of levels
+    operated on (``codes``: "1", "2", "3" for three or more), counted from the note."""
+    scope: list[str] = Field(min_length=1)
+    codes: dict[str, str]
+
+    _v_scope = field_validator("scope")(lambda vs: [_check_prefix(v) for v in vs])
+
+
 class SecondaryOnlyRule(_Rule):
     scope: list[str] = Field(min_length=1)
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from .lexicon_schema import (
     AbsorptionRule, CombinationRule, CompanionRule, Concept, ImplicitApproachRule, IncompatibleRule,
-    DefaultMethodRule, LateralityRule, SkinSiteRule,
+    DefaultMethodRule, LateralityRule, LevelsRule, SkinSiteRule,
     Procedure, SecondaryOnlyRule, Section, SiteCodeRule, SuccessorRule, Terminator, Trigger,
 )
 
@@ -34,6 +34,7 @@ _RULE_FILES: dict[str, type[BaseModel]] = {
     "implicit_approaches.jsonl": ImplicitApproachRule,
     "skin_sites.jsonl": SkinSiteRule,
     "default_methods.jsonl": DefaultMethodRule,
+    "spine_levels.jsonl": LevelsRule,
 }
 _CONTEXT_FILES: dict[str, type[BaseModel]] = {
     "triggers.jsonl": Trigger,
@@ -74,6 +75,7 @@ class Lexicons:
     implicit_approaches: list[ImplicitApproachRule] = field(default_factory=list)
     skin_sites: list[SkinSiteRule] = field(default_factory=list)
     default_methods: list[DefaultMethodRule] = field(default_factory=list)
+    levels: list[LevelsRule] = field(default_factory=list)
     secondary_only: list[SecondaryOnlyRule] = field(default_factory=list)
     scoring: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # entry id -> "file:line"
@@ -178,7 +180,8 @@ def load_lexicons(path: str | os.PathLike[str] | None = None) -> Lexicons:
              "secondary_only.jsonl": lex.secondary_only,
              "implicit_approaches.jsonl": lex.implicit_approaches,
              "skin_sites.jsonl": lex.skin_sites,
-             "default_methods.jsonl": lex.default_methods}[name].extend(items)  # type: ignore[arg-type]
+             "default_methods.jsonl": lex.default_methods,
+             "spine_levels.jsonl": lex.levels}[name].extend(items)  # type: ignore[arg-type]
         else:
             problems.append(f"{rel}: unexpected lexicon file (not a known folder/file name)")
     scoring_path = root / "scoring.json"

@@ -49,3 +49,21 @@ def test_fit_logistic_recovers_known_weights():
     # A strong prior holds the weights near it whatever the data say.
     w_prior = fit_logistic(x, y, prior=numpy.zeros(3), l2=1e6)
     assert numpy.abs(w_prior).max() < 0.05
+
+
+@pytest.mark.parametrize("note,expected", [
+    pytest.param("Lumbar microdiscectomy L5/S1", ["V33.7", "V55.1"], id="one-level"),
+    pytest.param("Primary lumbar laminectomy decompression L3-L5", ["V25.4", "V55.2"], id="range-two-levels"),
+])
+def test_spinal_levels_counted(engine, note, expected):
+    assert codes_of(engine.code(note)) == expected
+
+
+@pytest.mark.parametrize("note", [
+    "Lumbar microdiscectomy under GA",
+    "Indication: L4/5 disc prolapse\nProcedure: lumbar microdiscectomy",  # the indication's level does not count
+])
+def test_spinal_levels_asked_when_not_named(engine, note):
+    r = engine.code(note)
+    assert codes_of(r) == ["V33.7"]
+    assert r.incomplete and any(q.facet == "levels" for q in r.questions)
