@@ -20,6 +20,7 @@ from .fuzzy_matcher import FUZZY_KEY
 from .pipeline import PROCEDURE_LABEL, concept_spans
 from .sections import CODED_CATEGORIES, PERFORMED_CATEGORIES, SectionIndex
 from .sentences import SENTS_KEY
+from .side_words import SIDE_SKIP_KEY
 
 ANSWER = "answer"
 NOT_PERFORMED = frozenset({"negated", "planned", "historical", "alternative", "family", "indication"})
@@ -90,9 +91,10 @@ def resolve_overlaps(spans: list) -> list:
     return [t[3] for t in _resolve(spans)]
 
 
-def _resolve(spans: list) -> list[tuple]:
+def _resolve(spans: list, side_skip: set[tuple[int, int, str]] | frozenset = frozenset()) -> list[tuple]:
     """resolve_overlaps on (start, end, label, span) tuples, which analyse reuses: Span attribute
-    access is a Python-level call per use, and this runs for every concept span of every note."""
+    access is a Python-level call per use, and this runs for every concept span of every note.
+    A side word inside a phrase matched across it (``side_skip``: "ORIF Rt ankle") is kept."""
     items = sorted(((sp.start, sp.end, sp.label_, sp) for sp in spans), key=lambda t: (t[0], t[0] - t[1]))
     kept: list[tuple] = []
     open_: list[tuple] = []  # kept spans still running at this start: only they can contain it
@@ -105,7 +107,8 @@ def _resolve(spans: list) -> list[tuple]:
         for k0, k1, klabel, _k in open_:
             if k0 <= s0 and e0 <= k1:
                 longer = (k1 - k0) > n
-                if longer and (klabel in MODIFIER_LABELS or label == "laterality" or klabel == label):
+                if longer and (klabel in MODIFIER_LABELS or klabel == label or (
+                        label == "laterality" and (k0, k1, klabel) not in side_skip)):
                     drop = True  # "under imaging", "via the femoral artery": the words inside are not a procedure or site
                     break
                 if klabel == label and k0 == s0 and k1 == e0:
@@ -147,7 +150,7 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     # A scraped note may run a sentence across a header: group by sentence *and* section.
     by_sent: dict[tuple[int, int], list[Hit]] = {}
     categories_for = ctx.categories_for
-    for t0, t1, label, sp in _resolve(concept_spans(doc)):
+    for t0, t1, label, sp in _resolve(concept_spans(doc), doc.user_data.get(SIDE_SKIP_KEY, frozenset())):
         if label in HIDING_LABELS:
             continue
         si = sent_of[t0]

@@ -14,6 +14,7 @@ from spacy.tokens import Doc
 from . import sentences  # noqa: F401  (registers the nlp_coder_sentences factory)
 from .fuzzy_matcher import SPAN_LIST_KEY, SPANS_KEY, FuzzyMatcher
 from .lexicons import Lexicons
+from .side_words import SideSkipper
 
 PROCEDURE_LABEL = "procedure"
 
@@ -22,6 +23,12 @@ PROCEDURE_LABEL = "procedure"
 def make_fuzzy(nlp: Language, name: str, min_length: int, score_cutoff: float) -> FuzzyMatcher:
     # Vocabulary is attached by build_pipeline (lexicon objects are not JSON-serialisable config).
     return FuzzyMatcher({}, (), min_length=min_length, score_cutoff=score_cutoff)
+
+
+@Language.factory("nlp_coder_side_skip")
+def make_side_skip(nlp: Language, name: str) -> SideSkipper:
+    # The rulers and side words are attached by build_pipeline.
+    return SideSkipper([], (), (), SPANS_KEY)
 
 
 def _patterns(lex: Lexicons) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
@@ -71,7 +78,13 @@ def build_pipeline(lex: Lexicons, known_words: Iterable[str] = (), fuzzy: bool =
                               config={"spans_key": SPANS_KEY, "phrase_matcher_attr": "ORTH",
                                       "validate": False, "overwrite": False})
         abbrev.add_patterns(exact)  # type: ignore[attr-defined]
-    if fuzzy:
+    if fuzzy:  # the note pipeline (code titles need neither)
+        rulers = [nlp.get_pipe("nlp_coder_terms")] + ([nlp.get_pipe("nlp_coder_abbreviations")] if exact else [])
+        sides = [c for c in lex.concepts.values() if c.kind == "laterality"]
+        sk: SideSkipper = nlp.add_pipe("nlp_coder_side_skip")  # type: ignore[assignment]
+        sk.__init__(rulers, [t for c in sides for t in c.terms],  # type: ignore[misc]
+                    [a for c in sides for a in c.abbreviations], SPANS_KEY,
+                    patterns=[p["pattern"] for p in lower + exact])
         fm: FuzzyMatcher = nlp.add_pipe("nlp_coder_fuzzy")  # type: ignore[assignment]
         terms = fuzzy_terms(lex, fm.min_length)
         fm.__init__(terms, known_words, min_length=fm.min_length,  # type: ignore[misc]
