@@ -104,6 +104,11 @@ def run_spark_batch(input: str, output: Path, input_format: str | None = None,
     for col in (id_col, text_column):
         if col not in df.columns:
             raise SparkBatchError(f"{input}: no column {col!r} (use --id-column/--text-column)")
+    if fmt == "csv":
+        # Spark reads an empty CSV field as null, which would give "missing text" where the
+        # local batch reader (CSV has no nulls) says "empty text" for the same row.
+        from pyspark.sql import functions as F
+        df = df.withColumn(text_column, F.coalesce(F.col(text_column), F.lit("")))
     if limit is not None:
         df = df.limit(limit)
     codes = code_dataframe(df, id_col, text_column, min_confidence)

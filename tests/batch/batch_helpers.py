@@ -5,10 +5,12 @@ a second module named ``conftest`` would shadow tests/conftest.py for ``from con
 """
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +63,25 @@ def cli(args: list[str], home: Path, **kw: Any) -> subprocess.Popen[str]:
     e = dict(os.environ, NLP_CODER_HOME=str(home))
     return subprocess.Popen([sys.executable, "-m", "nlp_coder.cli", *args], env=e, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def many_notes(path: Path, n: int) -> list[str]:
+    texts = list(NOTES.values())
+    ids = [f"p{i:03d}" for i in range(n)]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "text"])
+        for i, rid in enumerate(ids):
+            w.writerow([rid, f"{texts[i % len(texts)]} Case {i}."])
+    return ids
+
+
+def wait_for_lines(path: Path, n: int, proc, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if path.exists() and path.read_bytes().count(b"\n") >= n:
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"batch ended before it could be interrupted: {proc.stderr.read()}")
+        time.sleep(0.02)
+    pytest.fail("no output in time")

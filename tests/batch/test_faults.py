@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
 from batch_helpers import NOTES, cli, env, expected, read_jsonl, runner  # noqa: F401 (fixtures)
+from batch_helpers import many_notes as _many_notes, wait_for_lines as _wait_for_lines
 
 from nlp_coder.cli import app
 
@@ -102,28 +102,6 @@ def test_existing_output_needs_resume_or_overwrite(runner, env, tmp_path: Path):
     assert out.read_text(encoding="utf-8") == "precious\n"
     res = runner.invoke(app, ["batch", str(src), "-o", str(out), "--overwrite"], env=env)
     assert res.exit_code == 0 and read_jsonl(out)[0]["id"] == "a"
-
-
-def _many_notes(path: Path, n: int) -> list[str]:
-    texts = list(NOTES.values())
-    ids = [f"p{i:03d}" for i in range(n)]
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["id", "text"])
-        for i, rid in enumerate(ids):
-            w.writerow([rid, f"{texts[i % len(texts)]} Case {i}."])
-    return ids
-
-
-def _wait_for_lines(path: Path, n: int, proc, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if path.exists() and path.read_bytes().count(b"\n") >= n:
-            return
-        if proc.poll() is not None:
-            pytest.fail(f"batch ended before it could be interrupted: {proc.stderr.read()}")
-        time.sleep(0.02)
-    pytest.fail("no output in time")
 
 
 @pytest.mark.parametrize("fmt,sig", [("jsonl", signal.SIGKILL), ("csv", signal.SIGTERM),
