@@ -295,6 +295,8 @@ def batch(
     output_format: Optional[str] = typer.Option(None, "--output-format", help="jsonl or csv (default: from the extension)."),
     workers: int = typer.Option(1, "--workers", "-w", help="Processes coding in parallel (each loads the engine once)."),
     min_confidence: Optional[float] = typer.Option(None, "--min-confidence", help="Leave out codes below this confidence."),
+    concepts: bool = typer.Option(False, "--concepts", help="Fill each JSONL row's 'concepts' list (every "
+                                  "concept found, for highlighting); left empty by default, as it is most of the output."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Code only the first N notes of the input."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run into the same output."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output file."),
@@ -320,8 +322,8 @@ def batch(
         raise _fail("--progress must be auto, bar, log or none")
     opts = BatchOptions(input=input, output=output, input_format=input_format, output_format=output_format,
                         text_column=text_column, id_column=id_column, workers=workers,
-                        min_confidence=min_confidence, limit=limit, resume=resume, overwrite=overwrite,
-                        chunk_size=chunk_size, lexicons=str(lexicons) if lexicons else None,
+                        min_confidence=min_confidence, concepts=concepts, limit=limit, resume=resume,
+                        overwrite=overwrite, chunk_size=chunk_size, lexicons=str(lexicons) if lexicons else None,
                         progress=progress)
     try:
         counts = run_batch(opts)

@@ -147,8 +147,10 @@ class Engine:
         return out
 
     # ----------------------------------------------------------------- coding
-    def code(self, text: str, answers: Sequence[str] = ()) -> CodingResult:
-        """Code one op note. ``answers`` are the coder's replies to questions (free text)."""
+    def code(self, text: str, answers: Sequence[str] = (), concepts: bool = True) -> CodingResult:
+        """Code one op note. ``answers`` are the coder's replies to questions (free text);
+        ``concepts=False`` leaves out the per-word concept list (for highlighting), which batch
+        runs rarely need and which costs more to build and write than the codes."""
         if not isinstance(text, str):
             raise TypeError("text must be a str (decode bytes first)")
         clean = _CONTROL_RE.sub(" ", unicodedata.normalize("NFC", text)) if text else ""
@@ -175,8 +177,9 @@ class Engine:
                 f"Very long note: {len(analysis.mentions)} procedure mentions; the first "
                 f"{self.max_mentions} were coded. Split the note to code the rest.")
             result.needs_review = True
-        result.concepts = [ConceptMention(h.start, h.end, h.text, h.kind, h.id, sorted(h.context),
-                                          h.section) for h in analysis.hits]
+        if concepts:
+            result.concepts = [ConceptMention(h.start, h.end, h.text, h.kind, h.id, sorted(h.context),
+                                              h.section) for h in analysis.hits]
         return result
 
     def _drop_device_parts(self, analysis: Analysis) -> None:

@@ -41,6 +41,7 @@ class BatchOptions:
     id_column: str | None = None
     workers: int = 1
     min_confidence: float | None = None
+    concepts: bool = False   # the per-word concept list in JSONL rows (for highlighting tools)
     limit: int | None = None
     resume: bool = False
     overwrite: bool = False
@@ -143,7 +144,7 @@ def run_batch(opts: BatchOptions, engine: Any = None) -> Counts:
                 else:
                     load_engine(opts.home or str(data_home()), opts.lexicons)
                 for chunk in chunks:
-                    results = code_chunk(chunk, opts.min_confidence)
+                    results = code_chunk(chunk, opts.min_confidence, opts.concepts)
                     writer.write(results)
                     _tally(counts, results)
                     progress.update()
@@ -202,7 +203,7 @@ def _run_pool(opts: BatchOptions, chunks: Iterator[list[Record]], writer: Any, c
     try:
         try:
             for chunk in chunks:
-                pending.append(pool.submit(code_chunk, chunk, opts.min_confidence))
+                pending.append(pool.submit(code_chunk, chunk, opts.min_confidence, opts.concepts))
                 drain(2 * opts.workers)
         except MalformedInput:
             drain(0)  # keep the notes read before the bad line, then report it

@@ -56,12 +56,14 @@ def error_result(engine: Any, rid: str, error: str) -> dict[str, Any]:
             "lexicon_version": engine.lex.version, "concepts": [], "not_coded": []}
 
 
-def code_record(engine: Any, rec: Record, min_confidence: float | None = None) -> dict[str, Any]:
-    """One record -> the ``code --json`` dict plus ``id`` and ``error``; never raises for a note."""
+def code_record(engine: Any, rec: Record, min_confidence: float | None = None,
+                concepts: bool = False) -> dict[str, Any]:
+    """One record -> the ``code --json`` dict plus ``id`` and ``error``; never raises for a note.
+    ``concepts`` (the per-word highlighting list) stays empty unless asked for."""
     if rec.error is not None or rec.text is None:
         return error_result(engine, rec.id, rec.error or "missing text")
     try:
-        d = engine.code(rec.text).to_dict()
+        d = engine.code(rec.text, concepts=concepts).to_dict()
     except Exception as exc:  # noqa: BLE001 - a note that breaks the engine is a row error
         # The exception message may quote the note; only its type is recorded.
         return error_result(engine, rec.id, f"coding failed ({type(exc).__name__})")
@@ -72,10 +74,11 @@ def code_record(engine: Any, rec: Record, min_confidence: float | None = None) -
     return out
 
 
-def code_chunk(records: Sequence[Record], min_confidence: float | None = None) -> list[dict[str, Any]]:
+def code_chunk(records: Sequence[Record], min_confidence: float | None = None,
+               concepts: bool = False) -> list[dict[str, Any]]:
     """Pool task: code a chunk with this process's engine."""
     engine = current_engine()
-    return [code_record(engine, r, min_confidence) for r in records]
+    return [code_record(engine, r, min_confidence, concepts) for r in records]
 
 
 def long_rows(result: dict[str, Any]) -> list[dict[str, Any]]:

@@ -38,9 +38,10 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-def expected(engine: Any, rid: str, text: str) -> dict[str, Any]:
-    """What batch must write for one note: the ``code --json`` dict plus id and error."""
-    return {"id": rid, "error": None, **engine.code(text).to_dict()}
+def expected(engine: Any, rid: str, text: str, concepts: bool = False) -> dict[str, Any]:
+    """What batch must write for one note: the ``code --json`` dict plus id and error (its
+    concept list only with --concepts)."""
+    return {"id": rid, "error": None, **engine.code(text, concepts=concepts).to_dict()}
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -49,10 +49,10 @@ def test_bad_csv_rows_and_a_note_that_raises(runner, env, engine, tmp_path: Path
     from nlp_coder.engine import Engine
     real = Engine.code
 
-    def flaky(self, text, answers=()):  # type: ignore[no-untyped-def]
+    def flaky(self, text, answers=(), concepts=True):  # type: ignore[no-untyped-def]
         if "EXPLODE" in text:
             raise RuntimeError(f"cannot parse {text!r}")  # the message quotes the note
-        return real(self, text, answers)
+        return real(self, text, answers, concepts)
 
     monkeypatch.setattr(Engine, "code", flaky)
     src, out = tmp_path / "notes.csv", tmp_path / "coded.csv"

@@ -34,6 +34,20 @@ def test_csv_to_jsonl_every_field(runner, env, engine, tmp_path: Path):
         assert text not in res.stderr
 
 
+def test_concepts_only_on_request(runner, env, engine, tmp_path: Path):
+    src, out = tmp_path / "notes.csv", tmp_path / "coded.jsonl"
+    _write_csv(src)
+    res = runner.invoke(app_(), ["batch", str(src), "-o", str(out), "--concepts"], env=env)
+    assert res.exit_code == 0, res.output
+    got = read_jsonl(out)
+    for g in got:
+        assert g == expected(engine, g["id"], NOTES[g["id"]], concepts=True)
+    assert all(g["concepts"] for g in got)  # every invented note names something
+    plain = tmp_path / "plain.jsonl"
+    assert runner.invoke(app_(), ["batch", str(src), "-o", str(plain)], env=env).exit_code == 0
+    assert all(g["concepts"] == [] for g in read_jsonl(plain))
+
+
 def test_tsv_to_long_csv_every_field(runner, env, engine, tmp_path: Path):
     src, out = tmp_path / "notes.tsv", tmp_path / "coded.csv"
     _write_csv(src, delimiter="\t")
