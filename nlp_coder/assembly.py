@@ -503,6 +503,8 @@ class Assembler:
                 codes.append(self._sub(code, "site", gi, "local", conf, [h], note_length, f"site:{h.id}"))
         # Z94 laterality.
         verdict = self.laterality_rule(top.code)
+        if any(self.laterality_rule(c.code) == "forbidden" for c in codes):
+            verdict = "forbidden"  # a code of the procedure already says both sides (TAH + BSO)
         side_hits = own.get("laterality", [])
         sides = {SIDE_IDS[h.id] for h in side_hits if h.id in SIDE_IDS}
         side = "bilateral" if "bilateral" in sides or {"left", "right"} <= sides else (

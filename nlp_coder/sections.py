@@ -16,6 +16,8 @@ BODY = "body"          # text under no header
 TITLE = "title"        # a short first line: the procedure's name
 CODED_CATEGORIES = frozenset({"procedure_list", TITLE})
 PERFORMED_CATEGORIES = frozenset({"procedure_list", TITLE, "description", "findings", BODY})
+# Header fields whose text, when written on the header's own line, is that line only.
+ONE_LINE_WHEN_INLINE = frozenset({"indication", "diagnosis", "history", "plan", "anaesthesia", "other"})
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,14 @@ class SectionFinder:
                 spans.append(SectionSpan(hstart, cut, cat, name))
                 spans.append(SectionSpan(cut, end, "description", name))
                 continue
+            if cat in ONE_LINE_WHEN_INLINE:
+                # "Indication: gallstones\nTumour 30-36cm, stent deployed ...": a field filled in on
+                # the header's own line ends with that line; what follows is the operation again.
+                nl = text.find("\n", cstart, end)
+                if nl >= 0 and text[cstart:nl].strip() and text[nl:end].strip():
+                    spans.append(SectionSpan(hstart, nl + 1, cat, name))
+                    spans.append(SectionSpan(nl + 1, end, BODY, ""))
+                    continue
             spans.append(SectionSpan(hstart, end, cat, name))
         if not spans:
             spans.append(SectionSpan(0, len(text), BODY, ""))
