@@ -171,6 +171,8 @@ class Engine:
         if len(mentions) > self.max_mentions:
             mentions = mentions[: self.max_mentions]
         groups = [g for g in (self._code_mention(m, analysis) for m in mentions) if g]
+        for i, g in enumerate(groups):
+            self._refine_from_steps(g, groups[i + 1].mention.sent if i + 1 < len(groups) else None, analysis)
         result = self.assembler.assemble(groups, analysis, note_length=len(clean))
         if len(analysis.mentions) > self.max_mentions:
             result.warnings.append(
@@ -236,6 +238,9 @@ class Engine:
                     if not f.startswith("w:") and feats.get(f, 0.0) < w_proc:
                         feats[f] = w_proc
         core = {h.id for h in hits if h.kind in CORE_KINDS}
+        # Details from the operation's other sentences must be explained too, or they could
+        # never make a code that says them rank higher.
+        core |= {f for f in (extra or {}) if f.split(".", 1)[0] in ("action", "device", "qualifier")}
         # Implied sites and actions of named operations are core too (cholecystectomy -> gall bladder).
         core |= {f for f, w in feats.items() if w >= 0.85 and f.split(".")[0] in ("site", "action")}
         core |= {f for f in feats if f.startswith("w:") and f[2:] in self.index.words}
@@ -296,6 +301,39 @@ class Engine:
             return frozenset()
         return frozenset(f for f in self.index.title_feats[i] if f not in self._noise)
 
+    def _refine_from_steps(self, g: Group, next_sent: int | None, analysis: Analysis) -> None:
+        """The sentences that describe a named operation's steps ("Stones extracted with a
+        balloon", "stapled anastomosis", "drug-eluting stent deployed") can settle its fourth
+        character: their actions, devices and qualifiers are offered to the ranking, and a code
+        of the same category that says more is taken. Only the sentences after the operation up
+        to the next coded procedure count; a different category is never taken from them."""
+        first = g.mention.sent
+        extra: dict[str, float] = {}
+        w_detail = float(self.lex.scoring.get("detail_weight", 0.85))
+        for h in analysis.hits:
+            if h.sent <= first or (next_sent is not None and h.sent >= next_sent):
+                continue
+            if h.kind in ("action", "device", "qualifier") and h.performed \
+                    and h.section in DETAIL_SECTIONS and "indication" not in h.context \
+                    and self._weights.get(h.id, 1.0) >= 1.0 and g.features.get(h.id, 0.0) < w_detail:
+                extra[h.id] = w_detail
+        if not extra:
+            return
+        cands, feats = self.candidates_for(g.mention, analysis, extra=extra)
+        top_core = self._title_core(g.top.code)
+        if not cands or not top_core:
+            return
+        # A code of the same category whose title says all the chosen one does and one of
+        # the details besides (K75.3 "stents" -> K75.1 "drug-eluting stents").
+        finer = [c for c in cands if c.code[:3] == g.top.code[:3] and c.code != g.top.code
+                 and top_core < self._title_core(c.code) and set(extra) & self._title_core(c.code)]
+        if finer:
+            b = finer[0]
+            top = g.top
+            g.candidates = [Candidate(b.code, top.score, b.cover_title, b.explained, b.matched, top.via)] + \
+                [c for c in cands if c.code != b.code]
+            g.features = feats
+
     def _code_mention(self, m: Mention, analysis: Analysis) -> Group | None:
         cands, feats = self.candidates_for(m, analysis)
         if not cands or cands[0].score < float(self.lex.scoring["min_candidate_score"]):
@@ -321,6 +359,10 @@ def compile_index(lex: Lexicons, release: Classification) -> CodeIndex:
     nlp = build_pipeline(lex, fuzzy=False)
     cats = {c: e.title for c, e in release.categories.items() if e.active}
     return CodeIndex.build(nlp, lex, release.active_codes(), cats)
+
+
+# Sections whose sentences describe the operation already named: their details refine its code.
+DETAIL_SECTIONS = frozenset({"findings", "description", "body", "procedure_list", "title"})
 
 
 def _with_answer_section(spans: list[SectionSpan], note_len: int, total: int) -> list[SectionSpan]:
