@@ -65,6 +65,7 @@ class Engine:
             c.id for c in lex.concepts.values() if c.kind == "action" and c.weight >= 1.0 and
             any(i.startswith("site.") for i in implied_closure(lex, [c.id])))
         self._retrieval_cache: dict[tuple, list[Candidate]] = {}
+        self._category_cores: dict[str, frozenset[str]] = {}
         self.max_mentions = int(lex.scoring.get("max_mentions", 200))
 
     # ----------------------------------------------------------------- loading
@@ -171,8 +172,8 @@ class Engine:
         if len(mentions) > self.max_mentions:
             mentions = mentions[: self.max_mentions]
         groups = [g for g in (self._code_mention(m, analysis) for m in mentions) if g]
-        for i, g in enumerate(groups):
-            self._refine_from_steps(g, groups[i + 1].mention.sent if i + 1 < len(groups) else None, analysis)
+        for g in groups:
+            self._refine_from_steps(g, analysis)
         result = self.assembler.assemble(groups, analysis, note_length=len(clean))
         if len(analysis.mentions) > self.max_mentions:
             result.warnings.append(
@@ -294,6 +295,24 @@ class Engine:
         seen = {c.code for c in direct}
         return direct + [c for c in cands if c.code not in seen], feats
 
+    def _category_core(self, category: str) -> frozenset[str]:
+        """Everything the codes of a category say (cached: asked once per coded procedure)."""
+        hit = self._category_cores.get(category)
+        if hit is None:
+            hit = frozenset().union(*(self._full_core(e.code) for e in self.index.entries
+                                      if e.category == category))
+            self._category_cores[category] = hit
+        return hit
+
+    def _full_core(self, code: str) -> frozenset[str]:
+        """A code's title facets with its category title's ("Primary repair of umbilical
+        hernia" speaks for T24.3 "Repair of umbilical hernia using sutures")."""
+        i = self.index.pos.get(code)
+        if i is None:
+            return frozenset()
+        cat = self.index.cat_feats.get(self.index.entries[i].category, frozenset())
+        return frozenset(f for f in self.index.title_feats[i] | cat if f not in self._noise)
+
     def _title_core(self, code: str) -> frozenset[str]:
         """A code's title facets without the NEC/other/unspecified qualifiers."""
         i = self.index.pos.get(code)
@@ -301,32 +320,56 @@ class Engine:
             return frozenset()
         return frozenset(f for f in self.index.title_feats[i] if f not in self._noise)
 
-    def _refine_from_steps(self, g: Group, next_sent: int | None, analysis: Analysis) -> None:
-        """The sentences that describe a named operation's steps ("Stones extracted with a
-        balloon", "stapled anastomosis", "drug-eluting stent deployed") can settle its fourth
-        character: their actions, devices and qualifiers are offered to the ranking, and a code
-        of the same category that says more is taken. Only the sentences after the operation up
-        to the next coded procedure count; a different category is never taken from them."""
+    def _refine_from_steps(self, g: Group, analysis: Analysis) -> None:
+        """The sentences that describe an operation's steps ("Stones extracted with a balloon",
+        "circular stapled anastomosis", "drug-eluting stent deployed") can settle its fourth
+        character: their actions, devices and qualifiers that some code of the same category
+        names are offered to the ranking, and a code of that category that says more is taken.
+        A different category is never taken from them."""
         first = g.mention.sent
+        sayable = self._category_core(g.top.code[:3])
         extra: dict[str, float] = {}
         w_detail = float(self.lex.scoring.get("detail_weight", 0.85))
+        # Steps follow their operation closely; further on, a description may list other
+        # treatments ("interventional treatments include ... sclerosant injections").
+        last = first + int(self.lex.scoring.get("step_sentences", 4))
         for h in analysis.hits:
-            if h.sent <= first or (next_sent is not None and h.sent >= next_sent):
+            if not first < h.sent <= last or not (h.id in sayable or any(a in sayable for a in self.lex.ancestors(h.id))):
                 continue
             if h.kind in ("action", "device", "qualifier") and h.performed \
                     and h.section in DETAIL_SECTIONS and "indication" not in h.context \
-                    and self._weights.get(h.id, 1.0) >= 1.0 and g.features.get(h.id, 0.0) < w_detail:
+                    and g.features.get(h.id, 0.0) < w_detail:
                 extra[h.id] = w_detail
         if not extra:
             return
         cands, feats = self.candidates_for(g.mention, analysis, extra=extra)
-        top_core = self._title_core(g.top.code)
+        top_core = self._full_core(g.top.code)
         if not cands or not top_core:
             return
         # A code of the same category whose title says all the chosen one does and one of
         # the details besides (K75.3 "stents" -> K75.1 "drug-eluting stents").
+        anc = self.lex.ancestors
+
+        def says(f: str, core: frozenset[str]) -> bool:
+            if f in core:
+                return True
+            # The title names something broader (mesh -> "prosthetic material"), unless it only
+            # does so through a sibling of the detail ("expanding metal stent" vs "plastic stent").
+            up = [a for a in anc(f) if a in core]
+            return bool(up) and not any(t != f and t not in anc(f) and up[0] in anc(t) for t in core)
+
+        def said(code: str) -> frozenset[str]:
+            core = self._title_core(code)
+            return frozenset(f for f in extra if says(f, core))
+
         finer = [c for c in cands if c.code[:3] == g.top.code[:3] and c.code != g.top.code
-                 and top_core < self._title_core(c.code) and set(extra) & self._title_core(c.code)]
+                 and top_core < self._full_core(c.code) and said(c.code)]
+        if len({said(c.code) for c in finer}) > 1:
+            # The details point different ways ("mesh sutured to the ligament": mesh repair or
+            # sutured repair?): a device named settles it, a bare action word does not.
+            finer = [c for c in finer if any(f.startswith("device.") for f in said(c.code))]
+            if len({said(c.code) for c in finer}) > 1:
+                return
         if finer:
             b = finer[0]
             top = g.top
