@@ -66,6 +66,7 @@ class Engine:
             any(i.startswith("site.") for i in implied_closure(lex, [c.id])))
         self._retrieval_cache: dict[tuple, list[Candidate]] = {}
         self._category_cores: dict[str, frozenset[str]] = {}
+        self._category_members: dict[str, list[str]] = {}
         self.max_mentions = int(lex.scoring.get("max_mentions", 200))
 
     # ----------------------------------------------------------------- loading
@@ -295,12 +296,18 @@ class Engine:
         seen = {c.code for c in direct}
         return direct + [c for c in cands if c.code not in seen], feats
 
+    def _category_codes(self, category: str) -> list[str]:
+        codes = self._category_members.get(category)
+        if codes is None:
+            codes = self._category_members[category] = [e.code for e in self.index.entries
+                                                        if e.category == category]
+        return codes
+
     def _category_core(self, category: str) -> frozenset[str]:
         """Everything the codes of a category say (cached: asked once per coded procedure)."""
         hit = self._category_cores.get(category)
         if hit is None:
-            hit = frozenset().union(*(self._full_core(e.code) for e in self.index.entries
-                                      if e.category == category))
+            hit = frozenset().union(*(self._full_core(c) for c in self._category_codes(category)))
             self._category_cores[category] = hit
         return hit
 
@@ -342,12 +349,9 @@ class Engine:
                 extra[h.id] = w_detail
         if not extra:
             return
-        cands, feats = self.candidates_for(g.mention, analysis, extra=extra)
         top_core = self._full_core(g.top.code)
-        if not cands or not top_core:
+        if not top_core:
             return
-        # A code of the same category whose title says all the chosen one does and one of
-        # the details besides (K75.3 "stents" -> K75.1 "drug-eluting stents").
         anc = self.lex.ancestors
 
         def says(f: str, core: frozenset[str]) -> bool:
@@ -362,8 +366,13 @@ class Engine:
             core = self._title_core(code)
             return frozenset(f for f in extra if says(f, core))
 
-        finer = [c for c in cands if c.code[:3] == g.top.code[:3] and c.code != g.top.code
-                 and top_core < self._full_core(c.code) and said(c.code)]
+        # Ranking is only needed when some code of the category could be the finer one.
+        possible = {c for c in self._category_codes(g.top.code[:3])
+                    if c != g.top.code and top_core < self._full_core(c) and said(c)}
+        if not possible:
+            return
+        cands, feats = self.candidates_for(g.mention, analysis, extra=extra)
+        finer = [c for c in cands if c.code in possible]
         if len({said(c.code) for c in finer}) > 1:
             # The details point different ways ("mesh sutured to the ligament": mesh repair or
             # sutured repair?): a device named settles it, a bare action word does not.
