@@ -18,7 +18,7 @@ from spacy.tokens import Doc
 from .context import ContextFinder
 from .fuzzy_matcher import FUZZY_KEY
 from .pipeline import PROCEDURE_LABEL, concept_spans
-from .sections import CODED_CATEGORIES, PERFORMED_CATEGORIES, SectionIndex
+from .sections import CODED_CATEGORIES, PERFORMED_CATEGORIES, TITLE, SectionIndex
 from .sentences import SENTS_KEY
 from .side_words import SIDE_SKIP_KEY
 
@@ -269,8 +269,10 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     # ("the safety belt was placed across his lap" does not make a procedure laparoscopic).
     action_sents = {h.sent for h in hits if h.kind in ANCHOR_KINDS and h.performed
                     and weights.get(h.id, 1.0) >= 1.0}
+    # The side in a note's title line ("Ingrowing toenail L hallux") is the operation's too.
     doc_modifiers = [h for h in hits if h.kind in SHARED_KINDS and h.performed and (
-        h.section == ANSWER or (h.section in PERFORMED_CATEGORIES - {"findings"} and h.sent in action_sents))]
+        h.section == ANSWER or (h.section == TITLE and h.kind == "laterality") or
+        (h.section in PERFORMED_CATEGORIES - {"findings"} and h.sent in action_sents))]
     return Analysis(text, hits, mentions, not_performed, doc_modifiers, converted, sections)
 
 
