@@ -498,6 +498,11 @@ class Assembler:
             policy = self.site_policy(top.code)
             if any(self._names_site(s, tf, title_only, policy) for s in chain[: k + 1]):
                 continue
+            # A code that goes with the procedure may name it already (B27.4 + T85.2 axillary nodes).
+            others = [self._title_feats(x.code) for x in codes[1:] if x.role == "other"]
+            if any(s in of or any(s in lex.ancestors(f) for f in of if f.startswith("site."))
+                   for of in others for s in chain[: k + 1]):
+                continue
             code = self.usable_code(zc.z_code or "")
             if code and not any(x.code == code for x in codes):
                 codes.append(self._sub(code, "site", gi, "local", conf, [h], note_length, f"site:{h.id}"))
