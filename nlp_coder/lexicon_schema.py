@@ -18,7 +18,7 @@ ConceptKind = Literal[
 , "anaesthesia"]
 ContextCategory = Literal[
     "negated", "planned", "historical", "abandoned", "converted", "alternative",
-    "uncertain", "family", "pseudo", "indication",
+    "uncertain", "family", "pseudo", "indication", "route",
 ]
 SectionCategory = Literal[
     "procedure_list", "description", "indication", "diagnosis", "history", "plan",

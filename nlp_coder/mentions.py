@@ -162,6 +162,10 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
         if trig:  # most sentences have no trigger at all
             h.context = categories_for(t0, t1, sents[si][0], sents[si][1], trig,
                                        terms_by_sent.get(si, []))
+        if "route" in h.context:
+            if label == "site":
+                continue  # "via the round window", "through the cervix": the way in, not the site operated on
+            del h.context["route"]
         if sec.category in SECTION_CONTEXT:
             h.context.setdefault(SECTION_CONTEXT[sec.category], f"section:{sec.header}")
         hits.append(h)
