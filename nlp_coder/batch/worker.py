@@ -101,15 +101,21 @@ def long_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def code_texts(ids: Iterable[str], texts: Iterable[Any], min_confidence: float | None = None,
-               home: str | None = None) -> list[dict[str, Any]]:
-    """Spark/pandas helper: code (id, text) pairs into long rows with this process's engine."""
+               home: str | None = None, errors: Iterable[Any] | None = None) -> list[dict[str, Any]]:
+    """Spark/pandas helper: code (id, text) pairs into long rows with this process's engine;
+    ``errors`` gives a reason a row cannot be coded (a malformed input row), or None."""
+    from itertools import repeat
+
     from .readers import _bad_text
     engine = load_engine(home)
     rows: list[dict[str, Any]] = []
-    for seq, (rid, text) in enumerate(zip(ids, texts), start=1):
+    for seq, (rid, text, given) in enumerate(zip(ids, texts, errors if errors is not None else repeat(None)),
+                                              start=1):
         if isinstance(text, float) and text != text:  # pandas' NaN is a missing value
             text = None
-        err = _bad_text(text, "row")
+        if isinstance(given, float) and given != given:
+            given = None
+        err = given or _bad_text(text, "row")
         rec = Record(seq, "" if rid is None else str(rid), None if err else text, err)
         rows.extend(long_rows(code_record(engine, rec, min_confidence)))
     return rows

@@ -167,8 +167,6 @@ def test_cli_spark_csv_input_with_bad_rows_equals_local_batch(spark, imported_ho
     assert any(r[0] == "c5" and r[1] == "1" and r[2] for r in got)  # the multi-line note was coded
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: Spark's CSV reader (PERMISSIVE) drops the extra "
-                   "fields of a row and codes what is left, where the local reader gives an error row")
 def test_cli_spark_csv_row_with_extra_fields_is_an_error_row(spark, imported_home: Path,  # type: ignore[no-untyped-def]
                                                              tmp_path: Path):
     import csv
