@@ -172,7 +172,6 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
         by_sent.setdefault((si, sec.start), []).append(h)
 
     has_list = sections.has_procedure_list()
-    coded_sections = CODED_CATEGORIES if has_list else PERFORMED_CATEGORIES
     converted = any(t.category == "converted" and
                     sections.at(doc[t.start].idx).category in PERFORMED_CATEGORIES | {ANSWER}
                     for t in trig_hits)
@@ -184,91 +183,108 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
             stop = min([tp for tp, cats in terms_by_sent.get(sent_of[t.start], [])
                         if t.end <= tp < stop and "indication" in cats] + [stop])
             indication_tokens.update(range(t.start, stop))
-    mentions: list[Mention] = []
-    not_performed: list[Mention] = []
-    for (si, _), shits in sorted(by_sent.items()):
-        sec = shits[0].section
-        anchors = [h for h in shits if h.kind in ANCHOR_KINDS and "indication" not in h.context]
-        # A named procedure that names only a device yields to an action just before it:
-        # "removal of ureteric stent" is a removal, not the index's stent insertion.
-        actions = [a for a in anchors if a.kind == "action"]
-        anchors = [a for a in anchors if not (
-            a.kind == PROCEDURE_LABEL and _names_only_device(a, shits)
-            and any(_governs(doc, x, a, shits) for x in actions))]
-        # A named procedure swallows the actions inside it ("laparoscopic cholecystectomy").
-        procs = [a for a in anchors if a.kind == PROCEDURE_LABEL]
-        anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or
-                   not any(p.tok_start <= a.tok_start and a.tok_end <= p.tok_end for p in procs)]
-        if sec not in CODED_CATEGORIES:
-            # In narrative, a generic verb ("placed", "removed", "incision") is only a procedure
-            # when the sentence also says where; named procedures always are.
-            has_site = any(h.kind == "site" and "indication" not in h.context for h in shits)
-            anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or a.id in self_sited or
-                       (has_site and weights.get(a.id, 1.0) >= 1.0) or weights.get(a.id, 1.0) > 1.0]
-        listed = sec in CODED_CATEGORIES and _listed(text, sections, int(char_of[sents[si][0]]))
-        if sec in CODED_CATEGORIES and not listed:
-            # "Procedure: Rt mastoidectomy. Pus drained, antrum opened.": after the operation's
-            # name, the section describes its steps; only named operations there are more.
-            anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or a.id in self_sited]
-        if not anchors and listed:
-            # A listed procedure named without an action word ("soft-palate implants"):
-            # anchor on its device, else its site.
-            for kind in ("device", "site"):
-                firsts = [h for h in shits if h.kind == kind and "indication" not in h.context]
-                if firsts:
-                    anchors = firsts[:1]
-                    break
-        if not anchors:
-            continue
-        indication_sites = [h for h in shits if h.kind == "site" and "indication" in h.context]
-        groups: dict[int, list[Hit]] = {id(a): [] for a in anchors}
-        shared: dict[str, list[Hit]] = {}
-        for h in shits:
-            if h in anchors or "indication" in h.context:
+    def build(list_mode: bool) -> tuple[list[Mention], list[Mention]]:
+        """Mentions sentence by sentence. ``list_mode``: the note lists its operations (a
+        title or procedure list), so only they are coded and the sentences after them describe
+        them; otherwise every performed section is coded like narrative."""
+        mentions: list[Mention] = []
+        not_performed: list[Mention] = []
+        for (si, sec_start), shits in sorted(by_sent.items()):
+            sec = shits[0].section
+            anchors = [h for h in shits if h.kind in ANCHOR_KINDS and "indication" not in h.context]
+            # A named procedure that names only a device yields to an action just before it:
+            # "removal of ureteric stent" is a removal, not the index's stent insertion.
+            actions = [a for a in anchors if a.kind == "action"]
+            anchors = [a for a in anchors if not (
+                a.kind == PROCEDURE_LABEL and _names_only_device(a, shits)
+                and any(_governs(doc, x, a, shits) for x in actions))]
+            # A named procedure swallows the actions inside it ("laparoscopic cholecystectomy").
+            procs = [a for a in anchors if a.kind == PROCEDURE_LABEL]
+            anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or
+                       not any(p.tok_start <= a.tok_start and a.tok_end <= p.tok_end for p in procs)]
+            # Where this part of the sentence starts: a scraped note runs a sentence across headers.
+            part_start = max(int(char_of[sents[si][0]]), sec_start)
+            listed = sec in CODED_CATEGORIES and _listed(text, sections, part_start)
+            if sec not in CODED_CATEGORIES or (not list_mode and not listed):
+                # In narrative, a generic verb ("placed", "removed", "incision") is only a procedure
+                # when the sentence also says where; named procedures always are.
+                has_site = any(h.kind == "site" and "indication" not in h.context for h in shits)
+                anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or a.id in self_sited or
+                           (has_site and weights.get(a.id, 1.0) >= 1.0) or weights.get(a.id, 1.0) > 1.0]
+            elif not listed:
+                # "Procedure: Rt mastoidectomy. Pus drained, antrum opened.": after the operation's
+                # name, the section describes its steps; only named operations there are more.
+                anchors = [a for a in anchors if a.kind == PROCEDURE_LABEL or a.id in self_sited]
+            if not anchors and listed:
+                # A listed procedure named without an action word ("soft-palate implants"):
+                # anchor on its device, else its site.
+                for kind in ("device", "site"):
+                    firsts = [h for h in shits if h.kind == kind and "indication" not in h.context]
+                    if firsts:
+                        anchors = firsts[:1]
+                        break
+            if not anchors:
                 continue
-            inside = next((a for a in anchors if a.tok_start <= h.tok_start and h.tok_end <= a.tok_end), None)
-            if inside is not None:  # "lap" inside "lap chole" belongs to that procedure only
-                groups[id(inside)].append(h)
-                continue
-            if h.kind in SHARED_KINDS:
-                # Modifiers usually precede what they qualify ("Lt TKR", "laparoscopic X").
-                best = min(anchors, key=lambda a: (_distance(a, h), a.tok_start < h.tok_start))
-                shared.setdefault(h.kind, []).append(h)
-            else:
-                best = min(anchors, key=lambda a: (_distance(a, h), a.tok_start > h.tok_start))
-            groups[id(best)].append(h)
-        # One modifier value in the sentence qualifies every procedure in it ("laparoscopic
-        # cholecystectomy and appendicectomy"); different values stay with their nearest procedure.
-        for kind, mods in shared.items():
-            if len({m.id for m in mods}) == 1:
-                for a in anchors:
-                    if not any(x.kind == kind for x in groups[id(a)]):
-                        groups[id(a)].extend(mods)
-        # "Bronchoscopy with biopsies": an action with no site of its own, joined to the
-        # procedure before it, is a component of that procedure rather than another one.
-        head_of: dict[int, Hit] = {}
-        for prev, a in zip(anchors, anchors[1:]):
-            if (a.kind == "action" and a.id not in self_sited and prev.tok_end <= a.tok_start
-                    and not any(h.kind == "site" for h in groups[id(a)])
-                    and _joined(doc, prev, a, shits)):
-                head = head_of.get(id(prev), prev)
-                groups[id(head)].extend([a, *groups[id(a)]])
-                groups[id(a)] = []
-                head_of[id(a)] = head
-                a.context.setdefault("component", "joined")
-        anchors = [a for a in anchors if "component" not in a.context]
-        words: list[str] | None = None
-        for a in anchors:
-            if words is None:  # once per sentence, shared by its procedures
-                words = _content_words(doc, sents[si][0], sents[si][1], indication_tokens)
-            m = Mention(a, groups[id(a)], words, si, sec)
-            if not any(h.kind == "site" for h in m.facets) and a.kind != "site":
-                sentence_sites = [h for g in groups.values() for h in g if h.kind == "site"]
-                m.fallback_sites = sentence_sites or indication_sites
-            if not a.performed:
-                not_performed.append(m)
-            elif sec in coded_sections or sec == ANSWER and not mentions:
-                mentions.append(m)
+            indication_sites = [h for h in shits if h.kind == "site" and "indication" in h.context]
+            groups: dict[int, list[Hit]] = {id(a): [] for a in anchors}
+            shared: dict[str, list[Hit]] = {}
+            for h in shits:
+                if h in anchors or "indication" in h.context:
+                    continue
+                inside = next((a for a in anchors if a.tok_start <= h.tok_start and h.tok_end <= a.tok_end), None)
+                if inside is not None:  # "lap" inside "lap chole" belongs to that procedure only
+                    groups[id(inside)].append(h)
+                    continue
+                if h.kind in SHARED_KINDS:
+                    # Modifiers usually precede what they qualify ("Lt TKR", "laparoscopic X").
+                    best = min(anchors, key=lambda a: (_distance(a, h), a.tok_start < h.tok_start))
+                    shared.setdefault(h.kind, []).append(h)
+                else:
+                    best = min(anchors, key=lambda a: (_distance(a, h), a.tok_start > h.tok_start))
+                groups[id(best)].append(h)
+            # One modifier value in the sentence qualifies every procedure in it ("laparoscopic
+            # cholecystectomy and appendicectomy"); different values stay with their nearest procedure.
+            for kind, mods in shared.items():
+                if len({m.id for m in mods}) == 1:
+                    for a in anchors:
+                        if not any(x.kind == kind for x in groups[id(a)]):
+                            groups[id(a)].extend(mods)
+            # "Bronchoscopy with biopsies": an action with no site of its own, joined to the
+            # procedure before it, is a component of that procedure rather than another one.
+            head_of: dict[int, Hit] = {}
+            for prev, a in zip(anchors, anchors[1:]):
+                if (a.kind == "action" and a.id not in self_sited and prev.tok_end <= a.tok_start
+                        and not any(h.kind == "site" for h in groups[id(a)])
+                        and _joined(doc, prev, a, shits)):
+                    head = head_of.get(id(prev), prev)
+                    groups[id(head)].extend([a, *groups[id(a)]])
+                    groups[id(a)] = []
+                    head_of[id(a)] = head
+                    a.context.setdefault("component", "joined")
+            anchors = [a for a in anchors if "component" not in a.context]
+            words: list[str] | None = None
+            for a in anchors:
+                if words is None:  # once per sentence, shared by its procedures
+                    words = _content_words(doc, sents[si][0], sents[si][1], indication_tokens)
+                m = Mention(a, groups[id(a)], words, si, sec)
+                if not any(h.kind == "site" for h in m.facets) and a.kind != "site":
+                    sentence_sites = [h for g in groups.values() for h in g if h.kind == "site"]
+                    m.fallback_sites = sentence_sites or indication_sites
+                if not a.performed:
+                    not_performed.append(m)
+                elif sec in (CODED_CATEGORIES if list_mode else PERFORMED_CATEGORIES) or \
+                        sec == ANSWER and not mentions:
+                    mentions.append(m)
+        return mentions, not_performed
+
+    mentions, not_performed = build(has_list)
+    if has_list and not any(m.section in CODED_CATEGORIES for m in mentions):
+        # A "PROCEDURE:" header over a narrative ("The patient was taken to theatre ...")
+        # lists nothing: read the note as narrative instead.
+        for h in hits:
+            if h.context.get("component") == "joined":
+                del h.context["component"]
+        mentions, not_performed = build(False)
     # Only sentences that do something specific lend their approach/imaging/side to the note
     # ("the safety belt was placed across his lap" does not make a procedure laparoscopic).
     action_sents = {h.sent for h in hits if h.kind in ANCHOR_KINDS and h.performed
@@ -283,6 +299,7 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
 # A line of a procedure list: numbered or bulleted, or short and a single sentence.
 _LIST_ITEM = re.compile(r"\s*(?:\d+[.)]|[-*\u2022])\s")
 _LIST_ITEM_WORDS = 10
+_NUMBERED_BEFORE = re.compile(r"(?:^|[\s,;:])\(?\d{1,2}[.)]\s*$")
 _ENDER_INSIDE = re.compile(r"[.;!?]\s+\S")
 
 
@@ -291,6 +308,8 @@ def _listed(text: str, sections: SectionIndex, pos: int) -> bool:
     rather than a description of the operation just named? The first sentence of the section is;
     a later one only when it starts a line that reads as a list item."""
     sec = sections.at(pos)
+    if _NUMBERED_BEFORE.search(text, max(sec.start, pos - 12), pos):
+        return True  # "1.  Open reduction ...", also inside a flattened line ("...,2.  Application of")
     before = text[sec.start:pos]
     colon = before.find(":")
     body = before[colon + 1:] if colon >= 0 and sec.header else before

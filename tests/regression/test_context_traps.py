@@ -36,6 +36,12 @@ ROWS = [
                  ["W85.2", "Z94.2"], id="planned-vs-performed"),
     pytest.param("Lap appendicectomy. Drain not required. No conversion.",
                  ["H01.9", "Y75.2"], id="no-drain-no-conversion"),
+    # Scraped notes flatten line breaks into ".," and run sentences across headers.
+    pytest.param("PREOPERATIVE DIAGNOSIS:,  Benign prostatic hyperplasia.,POSTOPERATIVE DIAGNOSIS:,  "
+                 "Same.,OPERATION PERFORMED: , Transurethral resection of the prostate.,ANESTHESIA: , "
+                 "Spinal.,COMPLICATIONS:,  None.", ["M65.3"], id="flattened-headers"),
+    pytest.param("PROCEDURES PERFORMED:,1.  Left knee arthroscopy.,2.  Partial medial meniscectomy.,"
+                 "ANESTHESIA: , General.", ["W82.2", "Z94.3"], id="flattened-numbered-list"),
 ]
 
 
