@@ -71,13 +71,14 @@ def spinal_levels(analysis: Analysis) -> int:
 
 
 def _matches(code: str, prefixes: list[str]) -> bool:
-    return any(code.startswith(p) for p in prefixes)
+    return code.startswith(tuple(prefixes))  # one C-level call, not a generator per rule
 
 
 class Assembler:
     def __init__(self, engine: "Engine"):
         self.e = engine
         self.lex = engine.lex
+        self._actions_memo: dict[tuple[int, str, int], set[str]] = {}
         self.successors = {s.code: s for s in self.lex.successors}
 
     # ------------------------------------------------------------ code validity
@@ -120,6 +121,7 @@ class Assembler:
     # ------------------------------------------------------------ main entry
     def assemble(self, groups: list[Group], analysis: Analysis, note_length: int) -> CodingResult:
         e = self.e
+        self._actions_memo = {}
         warnings: list[str] = []
         if e.bundled:
             warnings.append("No OPCS-4 classification imported: coding with the bundled lexicons' "
@@ -239,9 +241,15 @@ class Assembler:
         return {f for f in idx.title_feats[i] if f.startswith(prefix)} if i is not None else set()
 
     def _actions(self, g: Group) -> set[str]:
-        acts = {f for f, w in g.features.items() if f.startswith("action.") and w >= 0.85}
-        acts |= self._code_feats(g, "action.")
-        return acts.union(*(self.lex.ancestors(a) for a in acts))
+        # Asked for every pair of groups by every absorption rule: kept while the group's
+        # code and features stay the same.
+        key = (id(g), g.top.code, id(g.features))
+        hit = self._actions_memo.get(key)
+        if hit is None:
+            acts = {f for f, w in g.features.items() if f.startswith("action.") and w >= 0.85}
+            acts |= self._code_feats(g, "action.")
+            hit = self._actions_memo[key] = acts.union(*(self.lex.ancestors(a) for a in acts))
+        return hit
 
     def _sites(self, g: Group) -> set[str]:
         sites = {f for f, w in g.features.items() if f.startswith("site.") and w >= 0.85}

@@ -297,11 +297,10 @@ class Engine:
         return direct + [c for c in cands if c.code not in seen], feats
 
     def _category_codes(self, category: str) -> list[str]:
-        codes = self._category_members.get(category)
-        if codes is None:
-            codes = self._category_members[category] = [e.code for e in self.index.entries
-                                                        if e.category == category]
-        return codes
+        if not self._category_members:  # built once for the whole index, on first use
+            for e in self.index.entries:
+                self._category_members.setdefault(e.category, []).append(e.code)
+        return self._category_members.get(category, [])
 
     def _category_core(self, category: str) -> frozenset[str]:
         """Everything the codes of a category say (cached: asked once per coded procedure)."""

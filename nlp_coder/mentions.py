@@ -183,6 +183,10 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
             stop = min([tp for tp, cats in terms_by_sent.get(sent_of[t.start], [])
                         if t.end <= tp < stop and "indication" in cats] + [stop])
             indication_tokens.update(range(t.start, stop))
+    # A note read as narrative after its procedure header turned out to list nothing: what was
+    # done is in the procedure and description sections, not in the findings.
+    NARRATIVE_CODED = PERFORMED_CATEGORIES - {"findings"} if has_list else PERFORMED_CATEGORIES
+
     def build(list_mode: bool) -> tuple[list[Mention], list[Mention]]:
         """Mentions sentence by sentence. ``list_mode``: the note lists its operations (a
         title or procedure list), so only they are coded and the sentences after them describe
@@ -272,7 +276,7 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
                     m.fallback_sites = sentence_sites or indication_sites
                 if not a.performed:
                     not_performed.append(m)
-                elif sec in (CODED_CATEGORIES if list_mode else PERFORMED_CATEGORIES) or \
+                elif sec in (CODED_CATEGORIES if list_mode else NARRATIVE_CODED) or \
                         sec == ANSWER and not mentions:
                     mentions.append(m)
         return mentions, not_performed
