@@ -21,7 +21,7 @@ from .classification import Classification, CodeEntry
 from .features import doc_features
 from .lexicons import Lexicons
 
-INDEX_FORMAT = 11
+INDEX_FORMAT = 12
 
 
 @dataclass

@@ -17,6 +17,7 @@ from spacy.tokens import Doc, Span
 SPANS_KEY = "nlp_coder_concepts"
 FUZZY_KEY = "nlp_coder_fuzzy"
 SPAN_LIST_KEY = "nlp_coder_span_list"   # the same spans as a list (see __call__)
+_MISS = object()
 
 
 class FuzzyMatcher:
@@ -65,11 +66,14 @@ class FuzzyMatcher:
             for sp in spans:
                 cand[sp.start:sp.end] = False
             strings = doc.vocab.strings
+            known, cache = self.known, self.cache
             for i in numpy.flatnonzero(cand).tolist():
                 low = strings[int(arr[i, 2])]
-                if low in self.known:
+                if low in known:
                     continue
-                hit = self.lookup(low)
+                hit = cache.get(low, _MISS)  # inline: most words were seen in earlier notes
+                if hit is _MISS:
+                    hit = self.lookup(low)
                 if hit is None:
                     continue
                 label, ident, score = hit
