@@ -147,7 +147,7 @@ class Assembler:
         codes = self._sequence(codes)
         needs_review = any(c.needs_review for c in codes if c.role == "primary") or any(
             q.facet in ("stage", "companion") for q in questions)
-        incomplete = any(q.facet in ("laterality", "levels") for q in questions)
+        incomplete = any(q.facet in ("laterality", "levels", "detail") for q in questions)
         not_coded = [{"text": m.anchor.text, "start": m.anchor.start, "end": m.anchor.end,
                       "context": sorted(m.context)} for m in analysis.not_performed]
         result = CodingResult(e.classification_info(), codes, alternatives, questions, warnings,
@@ -544,16 +544,22 @@ class Assembler:
         for comp in lex.companions:
             if any(g.features.get(u, 0.0) >= 0.85 for u in comp.unless):
                 continue
-            if top.code == comp.code and not any(_matches(x.code, comp.requires_one_of) for x in codes):
+            applies = top.code == comp.code or bool(comp.scope and _matches(top.code, comp.scope))
+            if applies and not any(_matches(x.code, comp.requires_one_of) for x in codes):
                 code = self.usable_code(comp.default)
                 if code:
                     sub = self._sub(code, "other", gi, "companion_default", conf, [m.anchor],
                                     note_length, f"rule:{comp.id}")
-                    sub.needs_review = True
+                    # An assumed method (phaco for a lens implant) may be wrong: review. An
+                    # unspecified default (L76.9, type and number of stents) is right as far as it
+                    # goes: the note lacks the detail, so the result is incomplete instead.
+                    unspecified = code.endswith(".9")
+                    sub.needs_review = not unspecified
                     codes.append(sub)
                     questions.append(Question(f"companion-{gi}", f"{top.code} is followed by a code for "
-                                              f"{', '.join(comp.requires_one_of)}; {code} assumed. Correct?",
-                                              "companion", gi))
+                                              f"{', '.join(comp.requires_one_of)}; {code} "
+                                              f"{'used: which one exactly?' if unspecified else 'assumed. Correct?'}",
+                                              "detail" if unspecified else "companion", gi))
         # Levels of spine (V55) after a spinal operation, counted from the levels the note names.
         for lr in lex.levels:
             if not _matches(top.code, lr.scope):

@@ -185,12 +185,20 @@ class DefaultMethodRule(_Rule):
 
 
 class CompanionRule(_Rule):
-    code: str
+    code: str | None = None            # the code that needs a companion ...
+    scope: list[str] = []              # ... or the codes/categories that do
     requires_one_of: list[str] = Field(min_length=1)
     default: str
     unless: list[str] = []  # concept ids that waive the rule ("secondary" lens implant)
 
     _v_code = field_validator("code", "default")(_check_code)
+    _v_scope = field_validator("scope")(lambda vs: [_check_prefix(v) for v in vs])
+
+    @model_validator(mode="after")
+    def _code_or_scope(self) -> "CompanionRule":
+        if not self.code and not self.scope:
+            raise ValueError("a companion rule needs 'code' or 'scope'")
+        return self
     _v_req = field_validator("requires_one_of")(lambda vs: [_check_prefix(v) for v in vs])
 
 

@@ -67,3 +67,12 @@ def test_spinal_levels_asked_when_not_named(engine, note):
     r = engine.code(note)
     assert codes_of(r) == ["V33.7"]
     assert r.incomplete and any(q.facet == "levels" for q in r.questions)
+
+
+def test_stent_type_and_number_follow_a_transluminal_stent(engine):
+    r = engine.code("Percutaneous insertion of stent into right common iliac artery under fluoroscopy")
+    codes = codes_of(r)
+    assert codes[0] == "L54.4" and "L76.9" in codes and "Y53.4" in codes and codes[-1] == "Z94.2"
+    # An unspecified default is right as far as it goes: the result is incomplete, not doubtful.
+    assert r.incomplete and not r.needs_review
+    assert any(q.facet == "detail" for q in r.questions)
