@@ -548,12 +548,12 @@ class Assembler:
             if applies and not any(_matches(x.code, comp.requires_one_of) for x in codes):
                 code = self.usable_code(comp.default)
                 if code:
-                    sub = self._sub(code, "other", gi, "companion_default", conf, [m.anchor],
-                                    note_length, f"rule:{comp.id}")
                     # An assumed method (phaco for a lens implant) may be wrong: review. An
                     # unspecified default (L76.9, type and number of stents) is right as far as it
                     # goes: the note lacks the detail, so the result is incomplete instead.
                     unspecified = code.endswith(".9")
+                    sub = self._sub(code, "other", gi, "companion_unspecified" if unspecified
+                                    else "companion_default", conf, [m.anchor], note_length, f"rule:{comp.id}")
                     sub.needs_review = not unspecified
                     codes.append(sub)
                     questions.append(Question(f"companion-{gi}", f"{top.code} is followed by a code for "
