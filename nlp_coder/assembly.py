@@ -45,6 +45,8 @@ class Group:
 # Grammar of spinal level notation, not vocabulary: "L4/5", "L4-5", "L5/S1", "C5-C7", "L4-S1".
 _LEVEL = re.compile(r"\b([CTLS])(\d{1,2})\s*[/-]\s*([CTLS]?)(\d{1,2})\b")
 _REGION_SIZE = {"C": 7, "T": 12, "L": 5, "S": 5}
+_LEVELS_ANSWER = re.compile(r"\b(one|two|three|four|five|1|2|3|4|5)\b(?: or more)? levels?\b", re.I)
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
 _REGIONS = "CTLS"
 
 
@@ -58,6 +60,9 @@ def spinal_levels(analysis: Analysis) -> int:
     """The number of distinct intervertebral levels named in the performed parts of the note
     ("L4/5" one, "L3/4 and L4/5" two, "L4-S1" two); indications and history do not count."""
     from .sections import PERFORMED_CATEGORIES
+    for m in _LEVELS_ANSWER.finditer(analysis.text):  # the coder's answer: "two levels"
+        if analysis.sections.at(m.start()).category == "answer":
+            return _NUMBER_WORDS.get(m.group(1).lower(), 0)
     levels: set[int] = set()
     for m in _LEVEL.finditer(analysis.text):
         if analysis.sections.at(m.start()).category not in PERFORMED_CATEGORIES | {"answer"}:
@@ -571,9 +576,11 @@ class Assembler:
                                        f"rule:{lr.id}"))
             else:
                 primary.flags.append("levels_missing")
+                words = {"1": "one level", "2": "two levels", "3": "three or more levels"}
                 questions.append(Question(f"levels-{gi}", f"{top.code} is followed by the number of "
                                           "spinal levels operated on; the note does not name them. How many?",
-                                          "levels", gi, [Choice(k, [v]) for k, v in sorted(lr.codes.items())]))
+                                          "levels", gi, [Choice(words.get(k, f"{k} levels"), [v])
+                                                         for k, v in sorted(lr.codes.items())]))
             break
         if "abandoned" in ctx:
             questions.append(Question(f"stage-{gi}", f"The procedure ({m.anchor.text}) is described as "

@@ -76,3 +76,11 @@ def test_stent_type_and_number_follow_a_transluminal_stent(engine):
     # An unspecified default is right as far as it goes: the result is incomplete, not doubtful.
     assert r.incomplete and not r.needs_review
     assert any(q.facet == "detail" for q in r.questions)
+
+
+def test_levels_answer_completes_the_code_set(engine):
+    r = engine.code("Lumbar microdiscectomy under GA")
+    answers = [ch.answer for q in r.questions if q.facet == "levels" for ch in q.choices]
+    assert answers == ["one level", "two levels", "three or more levels"]
+    done = engine.code("Lumbar microdiscectomy under GA", answers=[answers[1]])
+    assert codes_of(done) == ["V33.7", "V55.2"] and not done.incomplete
