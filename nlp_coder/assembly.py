@@ -18,7 +18,7 @@ from .code_index import Candidate
 from .features import implied_closure
 from .mentions import Analysis, Hit, Mention
 from .results import (Alternative, Choice, CodeAssignment, CodingResult, Evidence, Question)
-from .scoring import PrimaryFeatures
+from .scoring import INCOMPLETE_FACETS, REVIEW_FACETS, REVIEW_FLAGS, PrimaryFeatures
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -151,8 +151,8 @@ class Assembler:
         codes = self._check_incompatible(codes, warnings)
         codes = self._sequence(codes)
         needs_review = any(c.needs_review for c in codes if c.role == "primary") or any(
-            q.facet in ("stage", "companion") for q in questions)
-        incomplete = any(q.facet in ("laterality", "levels", "detail") for q in questions)
+            q.facet in REVIEW_FACETS for q in questions)
+        incomplete = any(q.facet in INCOMPLETE_FACETS for q in questions)
         not_coded = [{"text": m.anchor.text, "start": m.anchor.start, "end": m.anchor.end,
                       "context": sorted(m.context)} for m in analysis.not_performed]
         result = CodingResult(e.classification_info(), codes, alternatives, questions, warnings,
@@ -385,7 +385,7 @@ class Assembler:
             nec_or_unspecified=tl.endswith(" nec") or " nec " in tl or tl.startswith(("other specified", "unspecified")),
             uncertain="uncertain" in ctx, abandoned="abandoned" in ctx, bundled_only=e.bundled)
         conf = scorer.primary_confidence(pf)
-        flags = [c for c in ("abandoned", "uncertain") if c in ctx]
+        flags = [c for c in REVIEW_FLAGS if c in ctx]
         rule = f"lexicon:{top.via}" if top.via != "facets" else "facets:" + ",".join(sorted(top.matched)[:6])
         primary = CodeAssignment(top.code, title, "primary", gi, conf,
                                  self._evidence(local_hits, note_length), rule,
@@ -576,10 +576,9 @@ class Assembler:
                                        f"rule:{lr.id}"))
             else:
                 primary.flags.append("levels_missing")
-                words = {"1": "one level", "2": "two levels", "3": "three or more levels"}
                 questions.append(Question(f"levels-{gi}", f"{top.code} is followed by the number of "
                                           "spinal levels operated on; the note does not name them. How many?",
-                                          "levels", gi, [Choice(words.get(k, f"{k} levels"), [v])
+                                          "levels", gi, [Choice(lr.answers.get(k, f"{k} levels"), [v])
                                                          for k, v in sorted(lr.codes.items())]))
             break
         if "abandoned" in ctx:

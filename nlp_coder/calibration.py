@@ -9,16 +9,13 @@ scikit-learn dependency for one small regression.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy
 
 from .evaluation import CaseOutcome
-
-PRIMARY_KEYS = ("intercept", "score", "margin", "index_hit", "fuzzy", "nec_or_unspecified",
-                "uncertain", "abandoned", "bundled_only")
+from .scoring import PRIMARY_KEYS, REVIEW_FACETS, REVIEW_FLAGS, PrimaryFeatures, Scorer, primary_vector
 
 
 @dataclass
@@ -31,10 +28,14 @@ class Fit:
     threshold_table: list[dict[str, float]]
 
 
-def _row(f: dict[str, Any]) -> list[float]:
-    return [1.0, min(float(f["score"]), 1.5), min(float(f["margin"]), 1.0), float(f["index_hit"]),
-            float(f["fuzzy"]), float(f["nec_or_unspecified"]), float(f["uncertain"]),
-            float(f["abandoned"]), float(f["bundled_only"])]
+def _features(f: dict[str, Any]) -> PrimaryFeatures:
+    """The PrimaryFeatures a code's recorded ``features`` came from."""
+    return PrimaryFeatures(**{k: v for k, v in f.items() if k != "kind"})
+
+
+def _scorer(primary: dict[str, float], subsidiary: dict[str, float]) -> Scorer:
+    """The engine's own scorer with these coefficients: predictions computed exactly as coding does."""
+    return Scorer({"primary": primary, "subsidiary": subsidiary, "needs_review_below": 0.0})
 
 
 def fit_logistic(x: numpy.ndarray, y: numpy.ndarray, prior: numpy.ndarray, l2: float,
@@ -66,7 +67,7 @@ def fit(outcomes: list[CaseOutcome], config: dict[str, Any], l2: float = 2.0,
             if not f:
                 continue
             if f.get("kind") == "primary":
-                prim_x.append(_row(f))
+                prim_x.append(primary_vector(_features(f)))
                 prim_y.append(1.0 if good else 0.0)
             else:
                 sub.setdefault(str(f["kind"]), []).append((float(f["primary_confidence"]), good))
@@ -77,8 +78,9 @@ def fit(outcomes: list[CaseOutcome], config: dict[str, Any], l2: float = 2.0,
         w = prior
     primary = {k: round(float(v), 3) for k, v in zip(PRIMARY_KEYS, w)}
     subsidiary = dict(config["subsidiary"])
+    current = _scorer(primary, config["subsidiary"])
     for kind, pairs in sub.items():
-        prior_base = float(subsidiary.get(kind, subsidiary.get(kind.split(":", 1)[0], 0.7)))
+        prior_base = current.subsidiary_confidence(kind, 1.0)  # the current base rate for this kind
         scale = sum(0.5 + 0.5 * pc for pc, _ in pairs)
         hits = sum(1 for _, good in pairs if good)
         base = (hits + subsidiary_prior_weight * prior_base) / (scale + subsidiary_prior_weight)
@@ -96,23 +98,17 @@ def cross_validated_ece(outcomes: list[CaseOutcome], config: dict[str, Any], **k
     pairs: list[tuple[float, bool]] = []
     for i, held in enumerate(outcomes):
         model = fit(outcomes[:i] + outcomes[i + 1:], config, **kw)
+        scorer = _scorer(model.primary, model.subsidiary)
         for c, (_, good) in zip(held.result.codes, held.code_correct):
             f = c.features
             if not f:
                 continue
             if f.get("kind") == "primary":
-                p = primary_confidence(f, model.primary)
+                p = scorer.primary_confidence(_features(f))
             else:
-                kind = str(f["kind"])
-                base = float(model.subsidiary.get(kind, model.subsidiary.get(kind.split(":", 1)[0], 0.7)))
-                p = base * (0.5 + 0.5 * float(f["primary_confidence"]))
+                p = scorer.subsidiary_confidence(str(f["kind"]), float(f["primary_confidence"]))
             pairs.append((p, good))
     return expected_calibration_error(pairs)
-
-
-def primary_confidence(f: dict[str, Any], weights: dict[str, float]) -> float:
-    z = sum(weights[k] * v for k, v in zip(PRIMARY_KEYS, _row(f)))
-    return 1.0 / (1.0 + math.exp(-z))
 
 
 def threshold_table(outcomes: list[CaseOutcome], weights: dict[str, float],
@@ -122,6 +118,7 @@ def threshold_table(outcomes: list[CaseOutcome], weights: dict[str, float],
 
     Only the confidence part of the review flag moves with the threshold; notes flagged for other
     reasons (an assumed companion code, an abandoned or uncertain procedure) stay flagged."""
+    scorer = _scorer(weights, {})
     rows = []
     for t in steps:
         unflagged = []
@@ -129,9 +126,9 @@ def threshold_table(outcomes: list[CaseOutcome], weights: dict[str, float],
             prims = [c for c in o.result.codes if c.role == "primary"]
             if not prims:
                 continue
-            other = any(set(c.flags) - {"laterality_missing"} for c in prims) or any(
-                q.facet in ("stage", "companion") for q in o.result.questions)
-            low = any(primary_confidence(c.features, weights) < t for c in prims if c.features)
+            other = any(f in REVIEW_FLAGS for c in prims for f in c.flags) or any(
+                q.facet in REVIEW_FACETS for q in o.result.questions)
+            low = any(scorer.primary_confidence(_features(c.features)) < t for c in prims if c.features)
             if not (other or low):
                 unflagged.append(o)
         n = len(unflagged)

@@ -28,7 +28,7 @@ from .paths import data_home
 from .pipeline import PROCEDURE_LABEL, build_pipeline
 from .results import CodingResult, ConceptMention
 from .scoring import Scorer
-from .sections import SectionFinder, SectionIndex, SectionSpan
+from .sections import BODY, TITLE, SectionFinder, SectionIndex, SectionSpan
 
 log = logging.getLogger("nlp_coder")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -234,11 +234,10 @@ class Engine:
         # of another action ("removal of ureteric stent") lends its words, not its code.
         anchor_procs = [mention.anchor] if mention.anchor.kind == PROCEDURE_LABEL else []
         for h in anchor_procs:
-            if h.kind == PROCEDURE_LABEL:
-                code = self.assembler.usable_code(self.lex.procedures[h.id].codes[0])
-                for f in self._title_core(code) if code else ():
-                    if not f.startswith("w:") and feats.get(f, 0.0) < w_proc:
-                        feats[f] = w_proc
+            code = self.assembler.usable_code(self.lex.procedures[h.id].codes[0])
+            for f in self._title_core(code) if code else ():
+                if not f.startswith("w:") and feats.get(f, 0.0) < w_proc:
+                    feats[f] = w_proc
         core = {h.id for h in hits if h.kind in CORE_KINDS}
         # Details from the operation's other sentences must be explained too, or they could
         # never make a code that says them rank higher.
@@ -413,7 +412,7 @@ def compile_index(lex: Lexicons, release: Classification) -> CodeIndex:
 
 
 # Sections whose sentences describe the operation already named: their details refine its code.
-DETAIL_SECTIONS = frozenset({"findings", "description", "body", "procedure_list", "title"})
+DETAIL_SECTIONS = frozenset({"findings", "description", BODY, "procedure_list", TITLE})
 
 
 def _with_answer_section(spans: list[SectionSpan], note_len: int, total: int) -> list[SectionSpan]:

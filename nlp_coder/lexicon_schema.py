@@ -244,6 +244,7 @@ class LevelsRule(_Rule):
     operated on (``codes``: "1", "2", "3" for three or more), counted from the note."""
     scope: list[str] = Field(min_length=1)
     codes: dict[str, str]
+    answers: dict[str, str] = {}   # the wording offered to the coder for each count ("two levels")
 
     _v_scope = field_validator("scope")(lambda vs: [_check_prefix(v) for v in vs])
 

@@ -132,10 +132,10 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     if text is None:
         text = doc.text  # rebuilt token by token: callers that have the text pass it
     fuzzy_scores: dict[tuple[int, int], float] = doc.user_data.get(FUZZY_KEY, {})
-    bounds = doc.user_data.get(SENTS_KEY) or [(s.start, s.end) for s in doc.sents]
-    sents = bounds  # (start, end) token offsets per sentence
+    # (start, end) token offsets per sentence
+    sents = doc.user_data.get(SENTS_KEY) or [(s.start, s.end) for s in doc.sents]
     sent_of = [0] * len(doc)
-    for si, (a, b) in enumerate(bounds):
+    for si, (a, b) in enumerate(sents):
         sent_of[a:b] = [si] * (b - a)
     trig_hits, terms = ctx.triggers_in(doc)
     char_of = doc.to_array(IDX) if len(doc) else numpy.zeros(0, dtype="uint64")
@@ -173,7 +173,7 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
 
     has_list = sections.has_procedure_list()
     converted = any(t.category == "converted" and
-                    sections.at(doc[t.start].idx).category in PERFORMED_CATEGORIES | {ANSWER}
+                    sections.at(int(char_of[t.start])).category in PERFORMED_CATEGORIES | {ANSWER}
                     for t in trig_hits)
 
     indication_tokens: set[int] = set()
@@ -187,12 +187,14 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     # done is in the procedure and description sections, not in the findings.
     NARRATIVE_CODED = PERFORMED_CATEGORIES - {"findings"} if has_list else PERFORMED_CATEGORIES
 
-    def build(list_mode: bool) -> tuple[list[Mention], list[Mention]]:
-        """Mentions sentence by sentence. ``list_mode``: the note lists its operations (a
-        title or procedure list), so only they are coded and the sentences after them describe
-        them; otherwise every performed section is coded like narrative."""
+    def build(list_mode: bool) -> tuple[list[Mention], list[Mention], list[Hit]]:
+        """Mentions sentence by sentence, and the actions joined to a procedure as its
+        components. ``list_mode``: the note lists its operations (a title or procedure list), so
+        only they are coded and the sentences after them describe them; otherwise every
+        performed section is coded like narrative."""
         mentions: list[Mention] = []
         not_performed: list[Mention] = []
+        components: list[Hit] = []
         for (si, sec_start), shits in sorted(by_sent.items()):
             sec = shits[0].section
             anchors = [h for h in shits if h.kind in ANCHOR_KINDS and "indication" not in h.context]
@@ -264,8 +266,8 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
                     groups[id(head)].extend([a, *groups[id(a)]])
                     groups[id(a)] = []
                     head_of[id(a)] = head
-                    a.context.setdefault("component", "joined")
-            anchors = [a for a in anchors if "component" not in a.context]
+            components.extend(a for a in anchors if id(a) in head_of)
+            anchors = [a for a in anchors if id(a) not in head_of]
             words: list[str] | None = None
             for a in anchors:
                 if words is None:  # once per sentence, shared by its procedures
@@ -279,16 +281,15 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
                 elif sec in (CODED_CATEGORIES if list_mode else NARRATIVE_CODED) or \
                         sec == ANSWER and not mentions:
                     mentions.append(m)
-        return mentions, not_performed
+        return mentions, not_performed, components
 
-    mentions, not_performed = build(has_list)
+    mentions, not_performed, components = build(has_list)
     if has_list and not any(m.section in CODED_CATEGORIES for m in mentions):
         # A "PROCEDURE:" header over a narrative ("The patient was taken to theatre ...")
         # lists nothing: read the note as narrative instead.
-        for h in hits:
-            if h.context.get("component") == "joined":
-                del h.context["component"]
-        mentions, not_performed = build(False)
+        mentions, not_performed, components = build(False)
+    for a in components:
+        a.context.setdefault("component", "joined")
     # Only sentences that do something specific lend their approach/imaging/side to the note
     # ("the safety belt was placed across his lap" does not make a procedure laparoscopic).
     action_sents = {h.sent for h in hits if h.kind in ANCHOR_KINDS and h.performed

@@ -21,6 +21,22 @@ class PrimaryFeatures:
     bundled_only: bool      # coded without an imported classification
 
 
+# The primary model's coefficients, in the order of ``primary_vector``.
+PRIMARY_KEYS = ("intercept", "score", "margin", "index_hit", "fuzzy", "nec_or_unspecified",
+                "uncertain", "abandoned", "bundled_only")
+# What makes a result need review besides a low primary confidence, and what makes it incomplete
+# (a detail the codes need is missing from the note): shared by assembly and calibration.
+REVIEW_FLAGS = ("abandoned", "uncertain")            # context flags on a primary code
+REVIEW_FACETS = frozenset({"stage", "companion"})    # questions: the codes given may be wrong
+INCOMPLETE_FACETS = frozenset({"laterality", "levels", "detail"})   # questions: a code is missing
+
+
+def primary_vector(f: PrimaryFeatures) -> list[float]:
+    """The features the primary model weighs, capped as it weighs them (``PRIMARY_KEYS`` order)."""
+    return [1.0, min(f.score, 1.5), min(f.margin, 1.0), float(f.index_hit), float(f.fuzzy),
+            float(f.nec_or_unspecified), float(f.uncertain), float(f.abandoned), float(f.bundled_only)]
+
+
 class Scorer:
     def __init__(self, config: dict[str, Any]):
         self.primary = config["primary"]
@@ -28,11 +44,7 @@ class Scorer:
         self.review_below = float(config["needs_review_below"])
 
     def primary_confidence(self, f: PrimaryFeatures) -> float:
-        p = self.primary
-        z = (p["intercept"] + p["score"] * min(f.score, 1.5) + p["margin"] * min(f.margin, 1.0)
-             + p["index_hit"] * f.index_hit + p["fuzzy"] * f.fuzzy
-             + p["nec_or_unspecified"] * f.nec_or_unspecified + p["uncertain"] * f.uncertain
-             + p["abandoned"] * f.abandoned + p["bundled_only"] * f.bundled_only)
+        z = sum(self.primary[k] * v for k, v in zip(PRIMARY_KEYS, primary_vector(f)))
         return round(1.0 / (1.0 + math.exp(-z)), 3)
 
     def subsidiary_confidence(self, kind: str, primary_confidence: float) -> float:
