@@ -1,8 +1,10 @@
 """Per-chapter regression notes: invented op notes, each with the codes a coder would assign.
 
 Every case must come out exactly: the expected primary first, every expected code present (one
-from each ``codes_one_of`` group), and nothing else. Cases live in ``cases/<chapter>.jsonl``; they
-are our own invented wording, never NICE or corpus text.
+from each ``codes_one_of`` group), and nothing else. Op notes live in ``cases/<chapter>.jsonl``;
+plain-English procedure descriptions (the way guidance and patient leaflets describe a procedure:
+background, lay anatomy, then what is done) live in ``descriptions/*.jsonl``. All are our own
+invented wording, never NICE or corpus text.
 """
 from __future__ import annotations
 
@@ -12,14 +14,15 @@ import pytest
 
 from nlp_coder.evaluation import chapter_of, read_cases
 
-CASES_DIR = Path(__file__).parent / "cases"
-CASES = read_cases(CASES_DIR) if any(CASES_DIR.glob("*.jsonl")) else []
+HERE = Path(__file__).parent
+CASES = [c for folder in (HERE / "cases", HERE / "descriptions") if any(folder.glob("*.jsonl"))
+         for c in read_cases(folder)]
 # Cases the engine still gets wrong, with their failure class: expected failures (strict, so a
 # fix shows up as an unexpected pass and the entry must then be removed). Expectations stay
 # what a coder assigns.
 KNOWN_GAPS = {row[0]: f"{row[1]}: {row[2]}" for row in (
     line.rstrip("\n").split("\t") for line in
-    (Path(__file__).parent / "known_gaps.tsv").read_text("utf-8").splitlines()[1:] if line.strip())}
+    (HERE / "known_gaps.tsv").read_text("utf-8").splitlines()[1:] if line.strip())}
 
 
 def _param(case):  # type: ignore[no-untyped-def]
