@@ -492,16 +492,27 @@ class Assembler:
                                            f"access:{h.id}"))
         # Z site code when the primary does not name the site.
         site_hits = [h for h in m.facets if h.kind == "site" and h.performed]
+        if not site_hits:
+            # A site borrowed from the indication or the sentence's other procedure, when the
+            # code was chosen with it ("ablation for reflux disease": the junction's site code).
+            site_hits = [h for h in m.fallback_sites if top.via == "facets" and any(
+                s in top.matched for s in (h.id, *lex.ancestors(h.id)))]
         site_hits.sort(key=lambda h: -len(lex.ancestors(h.id)))
-        for h in site_hits[:1]:
+        title_sites = {f for f in tf if f.startswith("site.")}
+        for h in site_hits:
             # The nearest site code on the way up (a sub-site may have none of its own).
             chain = [h.id, *lex.ancestors(h.id)]
             skin = self._skin_site(chain, top.code)
             if skin:
                 chain = [skin, *lex.ancestors(skin)]
+            if title_sites and not any(t in chain or chain[0] in lex.ancestors(t) for t in title_sites) \
+                    and top.code[0] not in (lex.concepts[chain[0]].chapters if chain[0] in lex.concepts else ()):
+                # A structure of another body system than the code's organ (the retroperitoneum
+                # a pancreatic necrosectomy goes through): not a site of this code (R15).
+                continue
             zc = next((lex.concepts[s] for s in chain if s in lex.concepts and lex.concepts[s].z_code), None)
             if zc is None:
-                continue
+                break
             # A site code borrowed from the containing structure belongs to that structure.
             k = chain.index(zc.id)
             while k + 1 < len(chain) and chain[k + 1] in lex.concepts and \
@@ -510,15 +521,16 @@ class Assembler:
             title_only = set(e.index.title_feats[e.index.pos[top.code]]) if top.code in e.index.pos else set()
             policy = self.site_policy(top.code)
             if any(self._names_site(s, tf, title_only, policy) for s in chain[: k + 1]):
-                continue
+                break
             # A code that goes with the procedure may name it already (B27.4 + T85.2 axillary nodes).
             others = [self._title_feats(x.code) for x in codes[1:] if x.role == "other"]
             if any(s in of or any(s in lex.ancestors(f) for f in of if f.startswith("site."))
                    for of in others for s in chain[: k + 1]):
-                continue
+                break
             code = self.usable_code(zc.z_code or "")
             if code and not any(x.code == code for x in codes):
                 codes.append(self._sub(code, "site", gi, "local", conf, [h], note_length, f"site:{h.id}"))
+            break
         # Z94 laterality.
         verdict = self.laterality_rule(top.code)
         if any(self.laterality_rule(c.code) == "forbidden" for c in codes):
@@ -575,6 +587,12 @@ class Assembler:
                 codes.append(self._sub(code, "other", gi, "local", conf, [m.anchor], note_length,
                                        f"rule:{lr.id}"))
             else:
+                # The levels code is required even when the note omits them: the unspecified
+                # code (V55.9) stands, and the coder is asked for the number (incomplete).
+                default = self.usable_code(lr.unspecified) if lr.unspecified else None
+                if default:
+                    codes.append(self._sub(default, "other", gi, "companion_unspecified", conf,
+                                           [m.anchor], note_length, f"rule:{lr.id}"))
                 primary.flags.append("levels_missing")
                 questions.append(Question(f"levels-{gi}", f"{top.code} is followed by the number of "
                                           "spinal levels operated on; the note does not name them. How many?",

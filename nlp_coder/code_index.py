@@ -21,7 +21,7 @@ from .classification import Classification, CodeEntry
 from .features import doc_features
 from .lexicons import Lexicons
 
-INDEX_FORMAT = 12
+INDEX_FORMAT = 13
 
 
 @dataclass
@@ -73,6 +73,7 @@ class CodeIndex:
             idf_arr[j] = self.idf.get(f, 0.0) * cw.get(f, 1.0)
         self.idf_arr = idf_arr
         cover_rows, title_rows, catonly_rows, union_rows, site_rows, app_rows = [], [], [], [], [], []
+        own_site_rows: list[list[str]] = []
         eligible = numpy.ones(n, dtype=bool)
         kind = numpy.zeros(n, dtype=numpy.int8)
         for i, e in enumerate(entries):
@@ -86,6 +87,7 @@ class CodeIndex:
             union_rows.append(list(union))
             sites = {f for f in union if f.startswith("site.")}
             site_rows.append(list(sites.union(*(self.anc.get(x, ()) for x in sites))))
+            own_site_rows.append(list(sites))
             app_rows.append([f for f in tf if f.startswith("approach.")])
             # Y/Z codes (and overflow site/method categories) are never a primary procedure.
             eligible[i] = not (e.chapter in "YZ" or e.category in subsidiary_categories)
@@ -97,7 +99,8 @@ class CodeIndex:
         self.cover_m = _Sparse(cover_rows, self.fidx, idf_arr)
         self.title_m = _Sparse(title_rows, self.fidx)
         self.catonly_m = _Sparse(catonly_rows, self.fidx)
-        self.site_m = _Sparse(site_rows, self.fidx)
+        self.site_m = _Sparse(site_rows, self.fidx)          # a code's sites and their broader sites
+        self.own_site_m = _Sparse(own_site_rows, self.fidx)  # the sites its titles name
         self.action_m = _Sparse([[f for f in r if f.startswith("action.")] for r in union_rows], self.fidx)
         self.has_action = self.action_m.row_nnz > 0
         self.app_m = _Sparse(app_rows, self.fidx)
@@ -148,9 +151,12 @@ class CodeIndex:
 
     def retrieve(self, feats: dict[str, float], core: set[str], noise: set[str] | frozenset[str],
                  specificity: dict[str, float], sites: set[str] | frozenset[str] = frozenset(),
-                 factors: dict[str, float] | None = None, limit: int = 12) -> list[Candidate]:
+                 factors: dict[str, float] | None = None, limit: int = 12,
+                 methods: frozenset[str] = frozenset(),
+                 own_sites: set[str] | frozenset[str] = frozenset()) -> list[Candidate]:
         """Rank codes for one mention's weighted features; ``core`` are the facets it must explain,
-        ``sites`` the sites it names (with their broader sites): codes on other organs rank lower.
+        ``sites`` the sites it names with their broader sites, ``own_sites`` the sites it names:
+        codes on other organs rank lower.
 
         score = cover^0.7 * explained * specificity * site factor * approach factor, where cover is
         the idf-weighted share of the code title the mention supports and explained the share of
@@ -192,6 +198,12 @@ class CodeIndex:
             if own is not None:
                 mask[own] = False
             expl += 0.6 * w * mask  # the code names a broader site or action than the note
+        # A method with a Y code of its own ("radiofrequency" -> Y11.4) completes an "other
+        # specified" or NEC code of the organ, which then carries it (R3, R6): the organ's code plus
+        # the method says what the note says, where a code on another organ does not (organ first).
+        method_w = sum(w for f, w in core_w.items() if f in methods)
+        if method_w:
+            expl += fx.get("method_completes", 0.8) * method_w * (self.kind > 0) * (self.kind < 3)
         explained_all = expl / core_total
         # Only codes the mention covers at all can rank: everything below runs on those rows.
         idx = numpy.flatnonzero(self.eligible & (cover > 0) & (explained_all > 0))
@@ -214,7 +226,11 @@ class CodeIndex:
                                specificity.get("unspecified", 0.9))
         score = numpy.power(cover, 0.7) * explained * spec
         if sites:
-            hit = self.site_m.dot(self._vec({s: 1.0 for s in sites}))[idx] > 0
+            # The code names the note's site, a broader one, or a part of it; a sibling organ
+            # of the same system (liver and gastro-oesophageal junction) is another organ.
+            hit = self.own_site_m.dot(self._vec({s: 1.0 for s in sites}))[idx] > 0
+            if own_sites:
+                hit |= self.site_m.dot(self._vec({s: 1.0 for s in own_sites}))[idx] > 0
             score *= numpy.where(self.has_site[idx], numpy.where(hit, 1.0, fx.get("site_mismatch", 0.45)),
                                  fx.get("site_unnamed", 0.8))
         agree, conflict = math.log(fx.get("approach_agrees", 1.1)), math.log(fx.get("approach_conflicts", 0.85))

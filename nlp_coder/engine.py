@@ -60,6 +60,11 @@ class Engine:
         self.assembler = Assembler(self)
         self._search_choices: dict[str, str] | None = None
         self._noise = frozenset(lex.scoring["noise_features"])
+        # Methods and energies that have a Y code of their own (laser, radiofrequency, ...), and
+        # the actions that are done with one ("radiofrequency ablation").
+        methods = {c.id for c in lex.concepts.values() if c.kind == "device" and (c.code or "").startswith("Y")}
+        self._methods = frozenset(methods | {c.id for c in lex.concepts.values() if c.kind == "action"
+                                             and any(i in methods for i in c.implies or ())})
         self._weights = {c.id: c.weight for c in lex.concepts.values() if c.weight != 1.0}
         self._self_sited = frozenset(
             c.id for c in lex.concepts.values() if c.kind == "action" and c.weight >= 1.0 and
@@ -260,11 +265,13 @@ class Engine:
         site_ids = [h.id for h in hits if h.kind == "site"] or [h.id for h in fallback]
         sites = {s for i in site_ids for s in [i, *self.lex.ancestors(i)]}
         sites |= {f for f, w in feats.items() if f.startswith("site.") and w >= 0.85}
-        key = (tuple(sorted(feats.items())), frozenset(core), frozenset(sites))
+        own_sites = frozenset(site_ids) | {f for f, w in feats.items() if f.startswith("site.") and w >= 0.85}
+        key = (tuple(sorted(feats.items())), frozenset(core), frozenset(sites), own_sites)
         cands = self._retrieval_cache.get(key)
         if cands is None:
             cands = self.index.retrieve(feats, core, self._noise, sc["specificity"], sites,
-                                        sc["retrieval_factors"])
+                                        sc["retrieval_factors"], methods=self._methods,
+                                        own_sites=own_sites)
             if len(self._retrieval_cache) < 50_000:  # notes repeat themselves; batches too
                 self._retrieval_cache[key] = cands
         direct: list[Candidate] = []

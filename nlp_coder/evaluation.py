@@ -19,6 +19,7 @@ from .engine import Engine
 from .results import CodingResult
 
 _CODE_IN_NOTES = re.compile(r"\b([A-Z]\d{2}(?:\.[0-9-])?)")
+_CODE_RANGE = re.compile(r"\b([A-Z]\d{2})-([A-Z]\d{2})\b")
 
 
 @dataclass
@@ -75,10 +76,26 @@ def _read_tsv_cases(path: Path) -> list[Case]:
                 raise ValueError(f"{path}:{lineno}: too few columns")
             one_of = [g.split() for g in (row["codes_one_of"] or "").split("|") if g.strip()]
             notes = row.get("notes") or ""
-            cond = {m for m in _CODE_IN_NOTES.findall(notes)} if "not counted" in notes else set()
-            cases.append(Case(row["id"], f"{row['title']}\n\n{row['text']}",
-                              (row["codes_all"] or "").split(), one_of, cond))
+            codes = (row["codes_all"] or "").split()
+            cases.append(Case(row["id"], f"{row['title']}\n\n{row['text']}", codes, one_of,
+                              _conditional(notes, codes + [c for g in one_of for c in g])))
     return cases
+
+
+def _conditional(notes: str, required: list[str]) -> set[str]:
+    """Codes the notes name as "(not counted)": a prediction of one is neither right nor wrong.
+
+    Only the clauses that say so count, and never a code the case requires; "T85-T87" names
+    every category in the range."""
+    out: set[str] = set()
+    for clause in notes.split(";"):
+        if "not counted" not in clause:
+            continue
+        for a, b in _CODE_RANGE.findall(clause):
+            if a[0] == b[0]:
+                out.update(f"{a[0]}{n:02d}" for n in range(int(a[1:3]), int(b[1:3]) + 1))
+        out.update(_CODE_IN_NOTES.findall(clause))
+    return {c for c in out if not any(code_matches(c, g) or code_matches(g, c) for g in required)}
 
 
 def _read_jsonl_cases(path: Path) -> list[Case]:
@@ -138,6 +155,8 @@ class Scorer:
         exact, cat, tp, correct = {}, {}, {}, {}
         code_correct: list[tuple[float, bool]] = []
         units: list[list[str]] = [[c] for c in case.codes_all] + case.codes_one_of
+        # Conditional codes (named in the notes, "not counted") are neither right nor wrong.
+        counted = [c for c in result.codes if not any(code_matches(c.code, g) for g in case.conditional)]
         for mode in ("strict", "drift"):
             drift = mode == "drift"
             exact[mode] = any(self.equivalent(primary, g, drift) for g in gp) if primary else False
@@ -152,19 +171,13 @@ class Scorer:
                     sat += 1
             tp[mode] = sat
             ok = 0
-            for c in result.codes:
+            for c in counted:
                 good = any(self.equivalent(c.code, g, drift) for u in units for g in u)
                 ok += good
                 if mode == "strict":
                     code_correct.append((c.confidence, good))
             correct[mode] = ok
-        n_pred = sum(1 for p in preds if p not in case.conditional)
-        # Conditional codes (named in the notes, "not counted") are neither right nor wrong.
-        for mode in correct:
-            correct[mode] -= sum(1 for p in preds if p in case.conditional and not any(
-                self.equivalent(p, g, mode == "drift") for u in units for g in u))
-            correct[mode] = max(correct[mode], 0)
-        return CaseOutcome(case, result, exact, cat, tp, len(units), correct, n_pred, code_correct)
+        return CaseOutcome(case, result, exact, cat, tp, len(units), correct, len(counted), code_correct)
 
 
 def expected_calibration_error(pairs: Iterable[tuple[float, bool]], bins: int = 10) -> float:

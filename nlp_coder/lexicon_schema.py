@@ -245,6 +245,9 @@ class LevelsRule(_Rule):
     scope: list[str] = Field(min_length=1)
     codes: dict[str, str]
     answers: dict[str, str] = {}   # the wording offered to the coder for each count ("two levels")
+    unspecified: str = ""          # the code when the note names no level (V55.9); the coder is still asked
+
+    _v_unspecified = field_validator("unspecified")(lambda v: _check_code(v) if v else v)
 
     _v_scope = field_validator("scope")(lambda vs: [_check_prefix(v) for v in vs])
 
