@@ -46,7 +46,10 @@ class Group:
 _LEVEL = re.compile(r"\b([CTLS])(\d{1,2})\s*[/-]\s*([CTLS]?)(\d{1,2})\b")
 _REGION_SIZE = {"C": 7, "T": 12, "L": 5, "S": 5}
 _LEVELS_ANSWER = re.compile(r"\b(one|two|three|four|five|1|2|3|4|5)\b(?: or more)? levels?\b", re.I)
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5,
+                 "single": 1}
+# Levels counted in words in the performed text: "at two levels", "a single-level fusion".
+_LEVELS_WORDS = re.compile(r"\b(one|two|three|four|five|single|[1-5])[- ]levels?\b", re.I)
 _REGIONS = "CTLS"
 
 
@@ -58,7 +61,8 @@ def _vertebra_index(region: str, number: int) -> int | None:
 
 def spinal_levels(analysis: Analysis) -> int:
     """The number of distinct intervertebral levels named in the performed parts of the note
-    ("L4/5" one, "L3/4 and L4/5" two, "L4-S1" two); indications and history do not count."""
+    ("L4/5" one, "L3/4 and L4/5" two, "L4-S1" two; else in words, "at two levels"); indications
+    and history do not count."""
     from .sections import PERFORMED_CATEGORIES
     for m in _LEVELS_ANSWER.finditer(analysis.text):  # the coder's answer: "two levels"
         if analysis.sections.at(m.start()).category == "answer":
@@ -72,7 +76,12 @@ def spinal_levels(analysis: Analysis) -> int:
         if a is None or b is None or not 0 < b - a <= 8:
             continue
         levels.update(range(a, b))  # level k is the disc between vertebrae k and k + 1
-    return len(levels)
+    if levels:
+        return len(levels)
+    for m in _LEVELS_WORDS.finditer(analysis.text):
+        if analysis.sections.at(m.start()).category in PERFORMED_CATEGORIES:
+            return _NUMBER_WORDS[m.group(1).lower()]
+    return 0
 
 
 def _matches(code: str, prefixes: list[str]) -> bool:

@@ -202,8 +202,9 @@ class CodeIndex:
         # specified" or NEC code of the organ, which then carries it (R3, R6): the organ's code plus
         # the method says what the note says, where a code on another organ does not (organ first).
         method_w = sum(w for f, w in core_w.items() if f in methods)
-        if method_w:
-            expl += fx.get("method_completes", 0.8) * method_w * (self.kind > 0) * (self.kind < 3)
+        if method_w:  # only codes that name no other action ("other operations on palate")
+            expl += fx.get("method_completes", 0.8) * method_w * (
+                (self.kind > 0) & (self.kind < 3) & ~self.has_action)
         explained_all = expl / core_total
         # Only codes the mention covers at all can rank: everything below runs on those rows.
         idx = numpy.flatnonzero(self.eligible & (cover > 0) & (explained_all > 0))

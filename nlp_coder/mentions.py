@@ -292,7 +292,9 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
         a.context.setdefault("component", "joined")
     # Only sentences that do something specific lend their approach/imaging/side to the note
     # ("the safety belt was placed across his lap" does not make a procedure laparoscopic).
-    action_sents = {h.sent for h in hits if h.kind in ANCHOR_KINDS and h.performed
+    # A device put in or used ("a needle is passed under ultrasound", "a tube is tunnelled") is
+    # as specific as an action word: plain-English descriptions often say nothing else.
+    action_sents = {h.sent for h in hits if h.kind in (*ANCHOR_KINDS, "device") and h.performed
                     and weights.get(h.id, 1.0) >= 1.0}
     # The side in a note's title line ("Ingrowing toenail L hallux") is the operation's too.
     doc_modifiers = [h for h in hits if h.kind in SHARED_KINDS and h.performed and (

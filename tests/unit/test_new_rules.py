@@ -54,6 +54,9 @@ def test_fit_logistic_recovers_known_weights():
 @pytest.mark.parametrize("note,expected", [
     pytest.param("Lumbar microdiscectomy L5/S1", ["V33.7", "V55.1"], id="one-level"),
     pytest.param("Primary lumbar laminectomy decompression L3-L5", ["V25.4", "V55.2"], id="range-two-levels"),
+    pytest.param("Lumbar microdiscectomy at two levels", ["V33.7", "V55.2"], id="levels-in-words"),
+    pytest.param("Indication: stenosis at two levels\nProcedure: lumbar microdiscectomy", ["V33.7", "V55.9"],
+                 id="indication-levels-do-not-count"),
 ])
 def test_spinal_levels_counted(engine, note, expected):
     assert codes_of(engine.code(note)) == expected
