@@ -66,6 +66,8 @@ class Engine:
         self._methods = frozenset(methods | {c.id for c in lex.concepts.values() if c.kind == "action"
                                              and any(i in methods for i in c.implies or ())})
         self._weights = {c.id: c.weight for c in lex.concepts.values() if c.weight != 1.0}
+        g = lex.concepts.get("qualifier.image_guidance")
+        self._guidance = frozenset(t.lower() for t in (g.terms if g else ()) if " " not in t)
         self._self_sited = frozenset(
             c.id for c in lex.concepts.values() if c.kind == "action" and c.weight >= 1.0 and
             any(i.startswith("site.") for i in implied_closure(lex, [c.id])))
@@ -172,7 +174,8 @@ class Engine:
         spans = self.sections.find(full)
         if answer_text:
             spans = _with_answer_section(spans, len(clean), len(full))
-        analysis = analyse(doc, SectionIndex(spans), self.context, self._weights, self._self_sited, text=full)
+        analysis = analyse(doc, SectionIndex(spans), self.context, self._weights, self._self_sited, text=full,
+                           guidance=self._guidance)
         self._drop_device_parts(analysis)
         mentions = analysis.mentions
         if len(mentions) > self.max_mentions:

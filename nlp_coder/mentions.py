@@ -122,7 +122,8 @@ def _resolve(spans: list, side_skip: set[tuple[int, int, str]] | frozenset = fro
 
 def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
             weights: dict[str, float] | None = None,
-            self_sited: frozenset[str] = frozenset(), text: str | None = None) -> Analysis:
+            self_sited: frozenset[str] = frozenset(), text: str | None = None,
+            guidance: frozenset[str] = frozenset()) -> Analysis:
     """Concept hits with section and context, grouped into procedure mentions.
 
     ``weights`` are the lexicon weights of concepts: in narrative text an action makes a procedure
@@ -297,9 +298,17 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     action_sents = {h.sent for h in hits if h.kind in (*ANCHOR_KINDS, "device") and h.performed
                     and weights.get(h.id, 1.0) >= 1.0}
     # The side in a note's title line ("Ingrowing toenail L hallux") is the operation's too.
+    # Imaging named as guidance says how the operation was done wherever the sentence is ("a
+    # probe is passed, guided by ultrasound"), as does an access route; imaging named to check
+    # ("level confirmed on image intensifier") counts only in a sentence that does something.
+    guided_sents = {h.sent for h in hits if h.id == "qualifier.image_guidance"} | {
+        h.sent for h in hits if h.kind == "modality" and any(
+            w in guidance for w in h.text.lower().replace("-", " ").split())}
     doc_modifiers = [h for h in hits if h.kind in SHARED_KINDS and h.performed and (
         h.section == ANSWER or (h.section == TITLE and h.kind == "laterality") or
-        (h.section in PERFORMED_CATEGORIES - {"findings"} and h.sent in action_sents))]
+        (h.section in PERFORMED_CATEGORIES - {"findings"} and (
+            h.sent in action_sents or h.kind == "access" or
+            (h.kind == "modality" and h.sent in guided_sents))))]
     return Analysis(text, hits, mentions, not_performed, doc_modifiers, converted, sections)
 
 

@@ -88,3 +88,33 @@ def test_levels_answer_completes_the_code_set(engine):
     assert answers == ["one level", "two levels", "three or more levels"]
     done = engine.code("Lumbar microdiscectomy under GA", answers=[answers[1]])
     assert codes_of(done) == ["V33.7", "V55.2"] and not done.incomplete
+
+
+def test_a_method_with_its_own_y_code_completes_the_organs_other_specified_code(engine):
+    # Organ first: no RF ablation code names the junction, so the upper GI tract's other
+    # therapeutic endoscopic code carries the method code, not the liver's RF ablation code.
+    r = engine.code("Endoscopic radiofrequency ablation of the gastro-oesophageal junction")
+    assert codes_of(r)[0] in ("G44.8", "G46.8") and "Y11.4" in codes_of(r)
+    assert not any(c.startswith("J12") for c in codes_of(r))
+
+
+def test_the_indications_site_gives_the_site_code_when_the_code_was_chosen_with_it(engine):
+    r = engine.code("Endoscopic radiofrequency ablation for gastro-oesophageal reflux disease")
+    assert codes_of(r)[0] in ("G44.8", "G46.8") and {"Y11.4", "O11.1"} <= set(codes_of(r))
+
+
+@pytest.mark.parametrize("note,present", [
+    pytest.param("Pleural drain insertion.\nA needle is passed into the chest, guided by ultrasound.", True,
+                 id="guidance-in-a-lay-step"),
+    pytest.param("DHS R hip.\nGuide wire centre-centre, 4 hole plate, position checked on II.", False,
+                 id="imaging-to-check-is-not-an-approach"),
+])
+def test_imaging_named_as_guidance_is_the_approach_wherever_the_sentence_is(engine, note, present):
+    codes = codes_of(engine.code(note))
+    assert any(c.startswith("Y53") for c in codes) is present, codes
+
+
+def test_left_as_a_verb_is_not_a_side(engine):
+    r = engine.code("Excision arthroplasty of the interphalangeal joint of the finger; "
+                    "the space left after excision is filled with tendon.")
+    assert "Z94.3" not in codes_of(r)
