@@ -504,8 +504,11 @@ class Assembler:
         if not site_hits:
             # A site borrowed from the indication or the sentence's other procedure, when the
             # code was chosen with it ("ablation for reflux disease": the junction's site code).
-            site_hits = [h for h in m.fallback_sites if top.via == "facets" and any(
-                s in top.matched for s in (h.id, *lex.ancestors(h.id)))]
+            # A code of a site-generic chapter (radiotherapy) is done on the organ the indication
+            # names ("brachytherapy for rectal cancer": the rectum's site code).
+            generic = top.code[0] in lex.scoring.get("site_generic_chapters", ())
+            site_hits = [h for h in m.fallback_sites if generic or (top.via == "facets" and any(
+                s in top.matched for s in (h.id, *lex.ancestors(h.id))))]
         site_hits.sort(key=lambda h: -len(lex.ancestors(h.id)))
         title_sites = {f for f in tf if f.startswith("site.")}
         for h in site_hits:

@@ -283,9 +283,11 @@ class Engine:
         for h in anchor_procs:
             entry = self.lex.procedures[h.id]
             code = self.assembler.usable_code(entry.codes[0])
-            if code and site_chapters and not any(code[0] in ch for ch in site_chapters):
+            if code and site_chapters and not any(code[0] in ch for ch in site_chapters) and \
+                    code[0] not in self.lex.scoring.get("site_generic_chapters", ()):
                 # "drainage of abscess of liver": the index's skin-abscess default is in a chapter
-                # the organ the note names never leads to; let the facets choose.
+                # the organ the note names never leads to; let the facets choose. A code that
+                # names no site (radiotherapy delivery) is done on whatever organ the note names.
                 continue
             if code:
                 direct.append(Candidate(code, float(sc["index_hit_score"]), 1.0, 1.0, [h.id], h.id))
@@ -297,7 +299,8 @@ class Engine:
             base = d0.explained if d0 else 0.0
             dfe = self._title_core(direct[0].code)
             better = [c for c in cands if c.explained > base + 0.1 and c.cover_title >= 0.4
-                      and c.score >= 0.5 and dfe and dfe < self._title_core(c.code)]
+                      and (c.score >= 0.5 or (d0 is not None and c.score > d0.score))
+                      and dfe and dfe < self._title_core(c.code)]
             if better:
                 b = better[0]
                 direct[0] = Candidate(b.code, direct[0].score, b.cover_title, b.explained,

@@ -118,3 +118,15 @@ def test_left_as_a_verb_is_not_a_side(engine):
     r = engine.code("Excision arthroplasty of the interphalangeal joint of the finger; "
                     "the space left after excision is filled with tendon.")
     assert "Z94.3" not in codes_of(r)
+
+
+@pytest.mark.parametrize("note,expected", [
+    pytest.param("HDR brachytherapy for rectal cancer via an endorectal applicator", ["X65.2", "Y89.1", "Z29.1"],
+                 id="intracavitary-hdr-site-from-indication"),
+    pytest.param("Intraluminal brachytherapy to the oesophagus", ["X65.6", "Y89.9", "Z27.1"], id="intraluminal"),
+])
+def test_brachytherapy_is_a_delivery_with_its_dose_rate_and_site(engine, note, expected):
+    r = engine.code(note)
+    assert codes_of(r) == expected
+    # An unstated dose rate stands as Y89.9 and the coder is asked (incomplete, not doubtful).
+    assert r.incomplete == ("Y89.9" in expected)
