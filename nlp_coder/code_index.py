@@ -201,15 +201,30 @@ class CodeIndex:
         # A method with a Y code of its own ("radiofrequency" -> Y11.4) completes an "other
         # specified" or NEC code of the organ, which then carries it (R3, R6): the organ's code plus
         # the method says what the note says, where a code on another organ does not (organ first).
-        method_w = sum(w for f, w in core_w.items() if f in methods)
-        if method_w:  # only codes that name no other action ("other operations on palate")
-            expl += fx.get("method_completes", 0.8) * method_w * (
+        # Only when no code of the organ names the method itself (panretinal laser
+        # photocoagulation is a retina code), and only for codes that name no other action.
+        method_feats = {f: 1.0 for f in core_w if f in methods}
+        completion = numpy.zeros(len(self.entries))
+        if method_feats and own_sites:
+            completion = fx.get("method_completes", 0.8) * sum(core_w[f] for f in method_feats) / core_total * (
                 (self.kind > 0) & (self.kind < 3) & ~self.has_action)
         explained_all = expl / core_total
         # Only codes the mention covers at all can rank: everything below runs on those rows.
-        idx = numpy.flatnonzero(self.eligible & (cover > 0) & (explained_all > 0))
+        idx = numpy.flatnonzero(self.eligible & (cover > 0) & (explained_all + completion > 0))
         if not len(idx):
             return []
+        hit = None
+        if sites:
+            # The code names the note's site, a broader one, or a part of it; a sibling organ
+            # of the same system (liver and gastro-oesophageal junction) is another organ.
+            hit = self.own_site_m.dot(self._vec({s: 1.0 for s in sites}))[idx] > 0
+            if own_sites:
+                hit |= self.site_m.dot(self._vec({s: 1.0 for s in own_sites}))[idx] > 0
+        if method_feats and own_sites:
+            # Codes on the organ itself or a part of it (not a broader region) that name the method.
+            organ = self.site_m.dot(self._vec({s: 1.0 for s in own_sites}))[idx] > 0
+            if not numpy.any(organ & (self.title_m.dot(self._vec(method_feats))[idx] > 0)):
+                explained_all = explained_all + completion
         cover, explained = cover[idx], explained_all[idx]
         kind = self.kind[idx]
         # A stated method or qualifier that no title of the classification uses ("electrotherapy")
@@ -226,12 +241,7 @@ class CodeIndex:
         spec[k3] = numpy.where(detail[k3], specificity.get("unspecified_when_detail", 0.85),
                                specificity.get("unspecified", 0.9))
         score = numpy.power(cover, 0.7) * explained * spec
-        if sites:
-            # The code names the note's site, a broader one, or a part of it; a sibling organ
-            # of the same system (liver and gastro-oesophageal junction) is another organ.
-            hit = self.own_site_m.dot(self._vec({s: 1.0 for s in sites}))[idx] > 0
-            if own_sites:
-                hit |= self.site_m.dot(self._vec({s: 1.0 for s in own_sites}))[idx] > 0
+        if hit is not None:
             score *= numpy.where(self.has_site[idx], numpy.where(hit, 1.0, fx.get("site_mismatch", 0.45)),
                                  fx.get("site_unnamed", 0.8))
         agree, conflict = math.log(fx.get("approach_agrees", 1.1)), math.log(fx.get("approach_conflicts", 0.85))
