@@ -283,11 +283,10 @@ class Engine:
         for h in anchor_procs:
             entry = self.lex.procedures[h.id]
             code = self.assembler.usable_code(entry.codes[0])
-            if code and site_chapters and not any(code[0] in ch for ch in site_chapters) and \
-                    code[0] not in self.lex.scoring.get("site_generic_chapters", ()):
+            if code and site_chapters and not any(code[0] in ch for ch in site_chapters):
                 # "drainage of abscess of liver": the index's skin-abscess default is in a chapter
-                # the organ the note names never leads to; let the facets choose. A code that
-                # names no site (radiotherapy delivery) is done on whatever organ the note names.
+                # the organ the note names never leads to; let the facets choose (brachytherapy
+                # of the prostate has a prostate code; of the rectum, the delivery code).
                 continue
             if code:
                 direct.append(Candidate(code, float(sc["index_hit_score"]), 1.0, 1.0, [h.id], h.id))

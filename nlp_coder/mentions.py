@@ -304,11 +304,15 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     guided_sents = {h.sent for h in hits if h.id == "qualifier.image_guidance"} | {
         h.sent for h in hits if h.kind == "modality" and any(
             w in guidance for w in h.text.lower().replace("-", " ").split())}
+    # When the title names the operation, the sentences after it describe it: their side and
+    # approach are its own even in lay words ("a needle is passed ... on the left side").
+    titled = any(m.section == TITLE for m in mentions)
     doc_modifiers = [h for h in hits if h.kind in SHARED_KINDS and h.performed and (
         h.section == ANSWER or (h.section == TITLE and h.kind == "laterality") or
         (h.section in PERFORMED_CATEGORIES - {"findings"} and (
             h.sent in action_sents or h.kind == "access" or
-            (h.kind == "modality" and h.sent in guided_sents))))]
+            (h.kind == "modality" and h.sent in guided_sents) or
+            (titled and h.kind in ("laterality", "approach")))))]
     return Analysis(text, hits, mentions, not_performed, doc_modifiers, converted, sections)
 
 
