@@ -139,6 +139,16 @@ class Scorer:
             return True
         return False
 
+    def _carries(self, code: str, method: str) -> bool:
+        """Does ``code``'s title say everything the method code ``method`` says (beyond "organ")?"""
+        if len(method) != 5 or method not in self.engine.index.pos or code not in self.engine.index.pos:
+            return False
+        says = self.engine.assembler._says
+        feats = {f for f in self.engine._title_core(method)
+                 if not f.startswith(("site.", "w:")) and f != "qualifier.noc"}
+        tf = self.engine.assembler._title_feats(code)
+        return bool(feats) and all(says(f, tf) for f in feats)
+
     def gold_primary(self, case: Case) -> list[str]:
         firsts = [c for c in case.codes_all if c[0] not in "YZO"]
         if firsts:
@@ -169,6 +179,8 @@ class Scorer:
                     sat += 1
                 elif specific_site_ok and all(g.startswith("Z") for g in u):
                     sat += 1
+                elif specific_site_ok and all(g.startswith("Y") and self._carries(primary, g) for g in u):
+                    sat += 1  # the newer code says the method itself (D22.4 balloon dilation vs D22.2 + Y40.3)
             tp[mode] = sat
             ok = 0
             for c in counted:

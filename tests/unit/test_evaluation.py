@@ -45,3 +45,12 @@ def test_tsv_reader_keeps_required_codes_out_of_the_conditional_set(tmp_path: Pa
                  encoding="utf-8")
     (case,) = read_cases(f)
     assert case.text == "Title\n\nText." and case.conditional == {"T85", "T86", "T87"}
+
+
+def test_drift_credits_a_method_code_the_newer_more_specific_code_carries(engine):
+    # Older guidance: intubation of the eustachian canal + balloon dilation NOC (+ a retired
+    # approach); 4.11 has balloon dilation of the eustachian canal (D22.4), which says the method.
+    case = Case("x", "text", ["D22.2", "Y76.6", "Y40.3"], [])
+    out = Scorer(engine).score(case, _result("D22.4"))
+    assert out.tp_units["strict"] == 0
+    assert out.tp_units["drift"] == 2  # D22.2 (successor) and Y40.3 (carried); not the approach
