@@ -1,8 +1,9 @@
 """Fitting the confidence model (``lexicons/scoring.json``) to labelled cases.
 
 Primary codes: a logistic regression on the features ``scoring.PrimaryFeatures`` records, pulled
-towards the current coefficients (an L2 prior) so that a few dozen cases cannot swing it far.
-Subsidiary codes: one base rate per kind of evidence, smoothed towards the current one. Then the
+towards the prior coefficients (``calibration_prior`` in scoring.json, an L2 prior) so that a few
+dozen cases cannot swing it far. Subsidiary codes: one base rate per kind of evidence, smoothed
+towards the prior one. The prior never changes by fitting, so a fit is reproducible. Then the
 review threshold: the lowest primary confidence whose notes, left unflagged, meet the target
 share of right primary categories. Hand-written Newton steps (a dozen lines) rather than a
 scikit-learn dependency for one small regression.
@@ -71,16 +72,21 @@ def fit(outcomes: list[CaseOutcome], config: dict[str, Any], l2: float = 2.0,
                 prim_y.append(1.0 if good else 0.0)
             else:
                 sub.setdefault(str(f["kind"]), []).append((float(f["primary_confidence"]), good))
-    prior = numpy.array([float(config["primary"][k]) for k in PRIMARY_KEYS])
+    # The prior is the model's fixed starting beliefs (``calibration_prior``), so that fitting the
+    # same cases twice gives the same model; without one, the current coefficients.
+    start = config.get("calibration_prior") or {}
+    prior_primary = {**config["primary"], **start.get("primary", {})}
+    prior_subsidiary = start.get("subsidiary") or config["subsidiary"]
+    prior = numpy.array([float(prior_primary[k]) for k in PRIMARY_KEYS])
     if prim_x:
         w = fit_logistic(numpy.array(prim_x), numpy.array(prim_y), prior, l2)
     else:
         w = prior
     primary = {k: round(float(v), 3) for k, v in zip(PRIMARY_KEYS, w)}
-    subsidiary = dict(config["subsidiary"])
-    current = _scorer(primary, config["subsidiary"])
+    subsidiary = dict(prior_subsidiary)
+    current = _scorer(primary, prior_subsidiary)
     for kind, pairs in sub.items():
-        prior_base = current.subsidiary_confidence(kind, 1.0)  # the current base rate for this kind
+        prior_base = current.subsidiary_confidence(kind, 1.0)  # the prior base rate for this kind
         scale = sum(0.5 + 0.5 * pc for pc, _ in pairs)
         hits = sum(1 for _, good in pairs if good)
         base = (hits + subsidiary_prior_weight * prior_base) / (scale + subsidiary_prior_weight)
@@ -91,13 +97,22 @@ def fit(outcomes: list[CaseOutcome], config: dict[str, Any], l2: float = 2.0,
     return Fit(primary, subsidiary, threshold, len(prim_x), sum(len(v) for v in sub.values()), table)
 
 
-def cross_validated_ece(outcomes: list[CaseOutcome], config: dict[str, Any], **kw: Any) -> float:
+def cross_validated_ece(outcomes: list[CaseOutcome], config: dict[str, Any],
+                        on: set[str] | None = None, **kw: Any) -> float:
     """Expected calibration error of confidences predicted for each case by a model fitted on
-    the other cases (leave one case out): what to expect on notes the fit has not seen."""
+    the other cases (leave one case out): what to expect on notes the fit has not seen.
+
+    A case given more than once (to weight it) is left out with all its copies and counted
+    once; ``on`` limits the figure to those case ids (the kind of notes it must hold on)."""
     from .evaluation import expected_calibration_error
     pairs: list[tuple[float, bool]] = []
-    for i, held in enumerate(outcomes):
-        model = fit(outcomes[:i] + outcomes[i + 1:], config, **kw)
+    seen: set[str] = set()
+    for held in outcomes:
+        cid = held.case.id
+        if cid in seen or (on is not None and cid not in on):
+            continue
+        seen.add(cid)
+        model = fit([o for o in outcomes if o.case.id != cid], config, **kw)
         scorer = _scorer(model.primary, model.subsidiary)
         for c, (_, good) in zip(held.result.codes, held.code_correct):
             f = c.features

@@ -176,7 +176,8 @@ def opcs_status() -> None:
 
 @app.command("calibrate")
 def calibrate(
-    cases: list[Path] = typer.Argument(..., help="Case files or folders (as for 'eval') to fit on."),
+    cases: list[Path] = typer.Argument(..., help="Case files or folders (as for 'eval') to fit on; "
+                                       "a path given twice counts twice (weights notes like those to be coded)."),
     write: bool = typer.Option(False, "--write", help="Write the fitted model into the lexicons' scoring.json."),
     target: float = typer.Option(0.92, "--target", help="Share of right primary categories wanted "
                                  "among notes not flagged for review."),
@@ -216,6 +217,10 @@ def calibrate(
     out.print(f"expected calibration error, leave one case out: "
               f"{cal.cross_validated_ece(outcomes, config, target=target):.3f} "
               "(the in-sample figure is what 'eval' prints after --write)")
+    if review_outcomes is not None:
+        ids = {o.case.id for o in review_outcomes}
+        out.print(f"... on the --review-on cases only: "
+                  f"{cal.cross_validated_ece(outcomes, config, on=ids, target=target):.3f}")
     if write:
         path = engine.lex.root / "scoring.json"
         data = json.loads(path.read_text("utf-8"))

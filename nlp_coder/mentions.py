@@ -307,7 +307,10 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     # When the title names the operation, the sentences after it describe it: their side and
     # approach are its own even in lay words ("a needle is passed ... on the left side").
     titled = any(m.section == TITLE for m in mentions)
+    # A vague approach ("minimally invasive", weight below 1) qualifies only its own sentence's
+    # procedure: descriptions call whole families of treatment that.
     doc_modifiers = [h for h in hits if h.kind in SHARED_KINDS and h.performed and (
+        h.kind != "approach" or weights.get(h.id, 1.0) >= 1.0) and (
         h.section == ANSWER or (h.section == TITLE and h.kind == "laterality") or
         (h.section in PERFORMED_CATEGORIES - {"findings"} and (
             h.sent in action_sents or h.kind == "access" or
