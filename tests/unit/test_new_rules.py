@@ -130,3 +130,21 @@ def test_brachytherapy_is_a_delivery_with_its_dose_rate_and_site(engine, note, e
     assert codes_of(r) == expected
     # An unstated dose rate stands as Y89.9 and the coder is asked (incomplete, not doubtful).
     assert r.incomplete == ("Y89.9" in expected)
+
+
+@pytest.mark.parametrize("note,expected", [
+    pytest.param("Myringotomy and grommet insertion for glue ear\n\nGlue ear is common in children. A small cut "
+                 "is made in the eardrum and a tiny tube is passed into it on the left side.",
+                 ["D15.1", "Z94.3"], id="side-from-a-lay-step-of-the-titled-operation"),
+    pytest.param("Balloon dilation of the eustachian tube\n\nThe tube keeps the pressure equal on both sides of "
+                 "the eardrum. A balloon is passed through the nose into the left eustachian tube and inflated.",
+                 ["D22.4", "Z94.3"], id="both-sides-of-a-structure-is-not-bilateral"),
+])
+def test_a_titled_operation_takes_its_side_from_the_sentences_that_describe_it(engine, note, expected):
+    assert codes_of(engine.code(note)) == expected
+
+
+def test_a_procedure_named_as_the_alternative_is_not_coded(engine):
+    r = engine.code("Minimally invasive procedures are alternatives to hysterectomy. "
+                    "Microwave endometrial ablation is one of these procedures.")
+    assert codes_of(r)[0] == "Q16.3" and not any(c.startswith("Q07") for c in codes_of(r))
