@@ -129,6 +129,22 @@ class Terminator(_Strict):
     note: str | None = None
 
 
+class KnownWords(_Strict):
+    """Ordinary words the near-miss matcher must never read as a misspelt lexicon term
+    ("infection" is not "injection", "ambulation" is not "ablation")."""
+    id: str
+    words: list[str] = Field(min_length=1)
+    note: str | None = None
+
+    @field_validator("words")
+    @classmethod
+    def _v_words(cls, vs: list[str]) -> list[str]:
+        for v in vs:
+            if not v or v != v.strip().lower() or " " in v:
+                raise ValueError(f"'{v}': known words are single lowercase words")
+        return vs
+
+
 class Section(_Strict):
     id: str
     headers: list[str] = Field(min_length=1)

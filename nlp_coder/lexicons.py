@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from .lexicon_schema import (
     AbsorptionRule, CombinationRule, CompanionRule, Concept, ImplicitApproachRule, IncompatibleRule,
     DefaultMethodRule, LateralityRule, LevelsRule, SkinSiteRule,
-    Procedure, SecondaryOnlyRule, Section, SiteCodeRule, SuccessorRule, Terminator, Trigger,
+    KnownWords, Procedure, SecondaryOnlyRule, Section, SiteCodeRule, SuccessorRule, Terminator, Trigger,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -40,6 +40,7 @@ _CONTEXT_FILES: dict[str, type[BaseModel]] = {
     "triggers.jsonl": Trigger,
     "terminators.jsonl": Terminator,
     "sections.jsonl": Section,
+    "known_words.jsonl": KnownWords,
 }
 
 
@@ -65,6 +66,7 @@ class Lexicons:
     triggers: list[Trigger] = field(default_factory=list)
     terminators: list[Terminator] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
+    known_words: list[KnownWords] = field(default_factory=list)
     laterality_rules: list[LateralityRule] = field(default_factory=list)
     companions: list[CompanionRule] = field(default_factory=list)
     incompatible: list[IncompatibleRule] = field(default_factory=list)
@@ -169,7 +171,7 @@ def load_lexicons(path: str | os.PathLike[str] | None = None) -> Lexicons:
         elif folder == "context" and name in _CONTEXT_FILES:
             items = _read_jsonl(p, _CONTEXT_FILES[name], problems, sources, rel)
             {"triggers.jsonl": lex.triggers, "terminators.jsonl": lex.terminators,
-             "sections.jsonl": lex.sections}[name].extend(items)  # type: ignore[arg-type]
+             "sections.jsonl": lex.sections, "known_words.jsonl": lex.known_words}[name].extend(items)  # type: ignore[arg-type]
         elif folder == "rules" and name in _RULE_FILES:
             items = _read_jsonl(p, _RULE_FILES[name], problems, sources, rel)
             {"laterality.jsonl": lex.laterality_rules, "companions.jsonl": lex.companions,

@@ -93,7 +93,8 @@ def build_pipeline(lex: Lexicons, known_words: Iterable[str] = (), fuzzy: bool =
                     patterns=[p["pattern"] for p in lower + exact])
         fm: FuzzyMatcher = nlp.add_pipe("nlp_coder_fuzzy")  # type: ignore[assignment]
         terms = fuzzy_terms(lex, fm.min_length)
-        fm.__init__(terms, known_words, min_length=fm.min_length,  # type: ignore[misc]
+        ordinary = [w for kw in lex.known_words for w in kw.words]
+        fm.__init__(terms, [*known_words, *ordinary], min_length=fm.min_length,  # type: ignore[misc]
                     score_cutoff=fm.score_cutoff)
     return nlp
 

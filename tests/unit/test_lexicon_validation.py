@@ -50,3 +50,11 @@ def test_duplicate_ids_and_binary_files(lexdir: Path):
     msg = str(exc.value)
     assert "duplicate id 'site.aortic_valve'" in msg
     assert "procedures/zz_bin.jsonl: cannot read as UTF-8" in msg
+
+
+def test_known_words_are_single_lowercase_words(lexdir: Path):
+    f = lexdir / "context" / "known_words.jsonl"
+    f.write_text(f.read_text("utf-8") + '{"id": "words.bad", "words": ["Infection Control"]}\n', encoding="utf-8")
+    with pytest.raises(LexiconError) as exc:
+        load_lexicons(lexdir)
+    assert "known_words.jsonl:2" in str(exc.value) and "single lowercase words" in str(exc.value)

@@ -148,3 +148,15 @@ def test_a_procedure_named_as_the_alternative_is_not_coded(engine):
     r = engine.code("Minimally invasive procedures are alternatives to hysterectomy. "
                     "Microwave endometrial ablation is one of these procedures.")
     assert codes_of(r)[0] == "Q16.3" and not any(c.startswith("Q07") for c in codes_of(r))
+
+
+@pytest.mark.parametrize("note,misread", [
+    pytest.param("Laparoscopic appendicectomy. Wound infection risk explained. Patient ambulating on day 1.",
+                 {"action.injection", "action.ablation", "action.removal"}, id="infection-explained-ambulating"),
+    pytest.param("Open gastrotomy and removal of foreign body from stomach.", {"action.gastrostomy"},
+                 id="gastrotomy-is-not-gastrostomy"),
+])
+def test_ordinary_words_are_not_read_as_misspelt_terms(engine, note, misread):
+    # context/known_words.jsonl: the near-miss matcher leaves real words alone.
+    r = engine.code(note, concepts=True)
+    assert not {m.entry for m in r.concepts if m.text.lower() not in m.entry} & misread
