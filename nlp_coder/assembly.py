@@ -506,7 +506,7 @@ class Assembler:
             # code was chosen with it ("ablation for reflux disease": the junction's site code).
             # A code of a site-generic chapter (radiotherapy) is done on the organ the indication
             # names ("brachytherapy for rectal cancer": the rectum's site code).
-            generic = top.code[0] in lex.scoring.get("site_generic_chapters", ())
+            generic = top.code.startswith(tuple(lex.scoring.get("site_generic_codes", ())))
             site_hits = [h for h in m.fallback_sites if generic or (top.via == "facets" and any(
                 s in top.matched for s in (h.id, *lex.ancestors(h.id))))]
         site_hits.sort(key=lambda h: -len(lex.ancestors(h.id)))
