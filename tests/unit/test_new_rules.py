@@ -160,3 +160,26 @@ def test_ordinary_words_are_not_read_as_misspelt_terms(engine, note, misread):
     # context/known_words.jsonl: the near-miss matcher leaves real words alone.
     r = engine.code(note, concepts=True)
     assert not {m.entry for m in r.concepts if m.text.lower() not in m.entry} & misread
+
+
+def test_calibration_is_reproducible_and_leaves_copies_of_a_case_out_together(engine):
+    from nlp_coder import calibration as cal
+    from nlp_coder import evaluation as ev
+    cases = [ev.Case(f"c{i}", text, codes, []) for i, (text, codes) in enumerate([
+        ("Lap chole under GA", ["J18.3", "Y75.2"]), ("Right TKR, cemented", ["W40.1", "Z94.2"]),
+        ("OGD and biopsy", ["G45.1"]), ("Lumbar microdiscectomy L5/S1", ["V33.7", "V55.1"]),
+        ("Carpal tunnel release left", ["A65.1", "Z94.3"]), ("Excision of sebaceous cyst of back", ["S06.2"])])]
+    outcomes = ev.run(engine, cases)
+    config = dict(engine.lex.scoring)
+    first = cal.fit(outcomes, config)
+    # The prior is fixed (calibration_prior), not the coefficients being written: fitting again
+    # from the fitted model gives the same model.
+    again = cal.fit(outcomes, {**config, "primary": first.primary, "subsidiary": first.subsidiary})
+    assert again.primary == first.primary
+    # A case given twice (to weight it) is left out with its copy: the figure is what it would be
+    # for a case the fit has not seen, and counts the case once.
+    doubled = outcomes + outcomes[:1]
+    loo = cal.cross_validated_ece(doubled, config)
+    on_one = cal.cross_validated_ece(doubled, config, on={"c0"})
+    assert 0.0 <= loo <= 1.0 and 0.0 <= on_one <= 1.0
+    assert on_one == cal.cross_validated_ece(outcomes + outcomes[:1] + outcomes[:1], config, on={"c0"})
