@@ -686,7 +686,10 @@ class Assembler:
             has_a = [c for c in out if c.code.startswith(r.a)]
             has_b = [c for c in out if _matches(c.code, bs) and c not in has_a]
             if has_a and has_b:
-                weaker = min(has_a + has_b, key=lambda c: c.confidence)
+                # A subsidiary code yields to the procedure it would qualify, whatever the
+                # confidences (R22.8 stays; the vaginal approach Y50.3 goes).
+                pool = [c for c in has_a + has_b if c.role != "primary"] or has_a + has_b
+                weaker = min(pool, key=lambda c: c.confidence)
                 out.remove(weaker)
                 warnings.append(f"{weaker.code} dropped: cannot be combined with "
                                 f"{(has_b if weaker in has_a else has_a)[0].code} ({r.id}: {r.source}).")

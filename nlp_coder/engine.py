@@ -235,6 +235,13 @@ class Engine:
         feats = mention_features(self.lex, explicit, mention.words, sc["feature_weights"])
         for f, w in (extra or {}).items():
             feats[f] = max(feats.get(f, 0.0), w)
+        if mention.section == TITLE and not any(h.kind == "approach" for h in hits):
+            # The description after a titled operation says how it was done ("a needle is passed
+            # through the skin"): its approach agrees or conflicts with the codes' approaches.
+            w_app = float(sc["feature_weights"].get("implied", 0.9))
+            for h in analysis.doc_modifiers:
+                if h.kind == "approach" and feats.get(h.id, 0.0) < w_app:
+                    feats[h.id] = w_app
         # A named procedure brings its code's facets (THR -> hip joint, prosthesis), so the
         # note's other words can refine it and the rules know its site.
         w_proc = float(sc["feature_weights"].get("implied", 0.9))

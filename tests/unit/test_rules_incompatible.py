@@ -73,3 +73,12 @@ def test_assembler_drops_one_of_an_incompatible_pair(engine, a, b, compatible):
         assert len(kept) == 2 and not _violations(kept)
         assert kept[1] == a, "the lower-confidence code of the pair is dropped"
         assert any(b in w for w in warnings)
+
+
+def test_the_subsidiary_code_of_an_incompatible_pair_goes_even_when_more_confident(engine):
+    # Chapter R takes no vaginal approach code: the delivery code stays and Y50.3 is dropped,
+    # never the other way round (a Y code is never left standing alone).
+    codes = [CodeAssignment("R22.8", "", "primary", 0, 0.5), CodeAssignment("Y50.3", "", "method", 0, 0.7)]
+    warnings: list[str] = []
+    kept = engine.assembler._check_group_incompatible(codes, warnings)
+    assert [c.code for c in kept] == ["R22.8"] and "Y50.3 dropped" in warnings[0]
