@@ -238,7 +238,9 @@ class Engine:
         if mention.section == TITLE and not any(h.kind == "approach" for h in hits):
             # The description after a titled operation says how it was done ("a needle is passed
             # through the skin"): its approach agrees or conflicts with the codes' approaches.
-            w_app = float(sc["feature_weights"].get("implied", 0.9))
+            # Below the weight at which assembly takes an approach as the group's own (0.85):
+            # it ranks codes; which approach code is added stays the assembly's decision.
+            w_app = 0.8
             for h in analysis.doc_modifiers:
                 if h.kind == "approach" and feats.get(h.id, 0.0) < w_app:
                     feats[h.id] = w_app
@@ -254,6 +256,10 @@ class Engine:
                 if not f.startswith("w:") and feats.get(f, 0.0) < w_proc:
                     feats[f] = w_proc
         core = {h.id for h in hits if h.kind in CORE_KINDS}
+        # A qualifier another stated concept implies ("wide local" in "wide local excision") is
+        # not separate evidence a code must explain.
+        core -= {i for i in implied_closure(self.lex, [h.id for h in hits if h.kind != "qualifier"])
+                 if i.startswith("qualifier.")}
         # Details from the operation's other sentences must be explained too, or they could
         # never make a code that says them rank higher.
         core |= {f for f in (extra or {}) if f.split(".", 1)[0] in ("action", "device", "qualifier")}
