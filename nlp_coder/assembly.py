@@ -453,7 +453,10 @@ class Assembler:
         for f, w in g.features.items():
             c = lex.concepts.get(f)
             if c and c.kind == "device" and c.code and w >= 0.85 and not self._says(f, tf):
-                code = self.usable_code(c.code)
+                # A code for a lesion of the organ takes the method's lesion form (E59.6
+                # destruction of lesion of lung + Y13.7, not the organ form Y11.6).
+                lesion = c.lesion_code and "qualifier.lesion" in tf
+                code = self.usable_code(c.lesion_code if lesion else c.code)
                 if code and not any(x.code == code for x in codes):
                     codes.append(self._sub(code, "method", gi, "local", conf, [prov.get(f, m.anchor)],
                                            note_length, f"method:{f}"))

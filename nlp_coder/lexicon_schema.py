@@ -61,6 +61,7 @@ class Concept(_Strict):
     implies: list[str] = []
     code: str | None = None
     converted_code: str | None = None
+    lesion_code: str | None = None   # device/method: the "... of lesion of organ NOC" form (Y13.4)
     label: str | None = None
     z_code: str | None = None
     z_label: str | None = None
@@ -70,7 +71,7 @@ class Concept(_Strict):
     note: str | None = None
 
     _v_terms = field_validator("terms", "abbreviations")(_check_phrases)
-    _v_codes = field_validator("code", "converted_code", "z_code")(_check_code)
+    _v_codes = field_validator("code", "converted_code", "lesion_code", "z_code")(_check_code)
 
     @model_validator(mode="after")
     def _id_matches_kind(self) -> "Concept":

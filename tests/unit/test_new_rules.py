@@ -183,3 +183,13 @@ def test_calibration_is_reproducible_and_leaves_copies_of_a_case_out_together(en
     on_one = cal.cross_validated_ece(doubled, config, on={"c0"})
     assert 0.0 <= loo <= 1.0 and 0.0 <= on_one <= 1.0
     assert on_one == cal.cross_validated_ece(outcomes + outcomes[:1] + outcomes[:1], config, on={"c0"})
+
+
+@pytest.mark.parametrize("note,expected", [
+    pytest.param("Percutaneous microwave ablation of lung lesion under CT guidance", ["E59.6", "Y13.7", "Y53.3"],
+                 id="lesion-code-takes-the-lesion-form"),
+    pytest.param("Radiofrequency ablation of soft palate for snoring", ["F32.8", "Y11.4"],
+                 id="organ-code-takes-the-organ-form"),
+])
+def test_a_methods_y_code_follows_whether_the_code_is_about_a_lesion(engine, note, expected):
+    assert codes_of(engine.code(note)) == expected
