@@ -48,8 +48,9 @@ _REGION_SIZE = {"C": 7, "T": 12, "L": 5, "S": 5}
 _LEVELS_ANSWER = re.compile(r"\b(one|two|three|four|five|1|2|3|4|5)\b(?: or more)? levels?\b", re.I)
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5,
                  "single": 1}
-# Levels counted in words in the performed text: "at two levels", "a single-level fusion".
-_LEVELS_WORDS = re.compile(r"\b(one|two|three|four|five|single|[1-5])[- ]levels?\b", re.I)
+# Levels counted in words in the performed text: "at two levels", "a single-level fusion",
+# "one vertebra was treated", "two discs".
+_LEVELS_WORDS = re.compile(r"\b(one|two|three|four|five|single|[1-5])[- ](?:levels?|vertebrae|vertebra|vertebral bodies|vertebral body|discs?)\b", re.I)
 _REGIONS = "CTLS"
 
 
