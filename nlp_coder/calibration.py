@@ -55,7 +55,7 @@ def fit_logistic(x: numpy.ndarray, y: numpy.ndarray, prior: numpy.ndarray, l2: f
     return w
 
 
-def fit(outcomes: list[CaseOutcome], config: dict[str, Any], l2: float = 2.0,
+def fit(outcomes: list[CaseOutcome], config: dict[str, Any], l2: float = 1.0,
         subsidiary_prior_weight: float = 5.0, target: float = 0.92,
         review_outcomes: list[CaseOutcome] | None = None) -> Fit:
     """A new primary model, subsidiary base rates and review threshold from scored cases
