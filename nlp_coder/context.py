@@ -22,6 +22,7 @@ class TriggerHit:
     direction: str
     max_scope: int
     rule_id: str
+    sections: tuple[str, ...] = ()   # section categories it applies in (empty: all)
 
 
 class ContextFinder:
@@ -50,7 +51,8 @@ class ContextFinder:
             if t.category == "pseudo":
                 pseudo.append((start, end))
             else:
-                hits.append(TriggerHit(start, end, t.category, t.direction, t.max_scope, t.id))
+                hits.append(TriggerHit(start, end, t.category, t.direction, t.max_scope, t.id,
+                                       tuple(t.sections)))
         if pseudo:
             hits = [h for h in hits if not any(ps <= h.start and h.end <= pe for ps, pe in pseudo)]
         # Keep the longest of overlapping hits of one category ("not performed" over "not").

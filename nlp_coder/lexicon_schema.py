@@ -118,6 +118,7 @@ class Trigger(_Strict):
     category: ContextCategory
     direction: Literal["forward", "backward", "both"]
     max_scope: int = Field(default=8, ge=1, le=60)
+    sections: list[SectionCategory | Literal["title", "body", "answer"]] = []  # only there (default: anywhere)
     note: str | None = None
 
     _v = field_validator("phrases")(_check_phrases)

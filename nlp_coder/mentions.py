@@ -143,6 +143,8 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
     # Group triggers and terminators by sentence: long notes would otherwise be quadratic.
     trig_by_sent: dict[int, list] = {}
     for t in trig_hits:
+        if t.sections and sections.at(int(char_of[t.start])).category not in t.sections:
+            continue  # a trigger for one kind of section only ("after <operation>" in a title)
         trig_by_sent.setdefault(sent_of[t.start], []).append(t)
     terms_by_sent: dict[int, list] = {}
     for tp, cats in terms:

@@ -193,3 +193,13 @@ def test_calibration_is_reproducible_and_leaves_copies_of_a_case_out_together(en
 ])
 def test_a_methods_y_code_follows_whether_the_code_is_about_a_lesion(engine, note, expected):
     assert codes_of(engine.code(note)) == expected
+
+
+@pytest.mark.parametrize("note,expected", [
+    pytest.param("Testicular implant after removal of a testicle", ["N10.1"], id="title-after-is-the-earlier-operation"),
+    pytest.param("Right inguinal hernia repair with mesh\nAfter reduction of the sac, a mesh was placed.",
+                 ["T20.2", "Z94.2"], id="body-after-is-a-step"),
+])
+def test_after_an_operation_in_a_title_names_the_earlier_one(engine, note, expected):
+    # context/triggers.jsonl: a trigger can be limited to some sections ("sections": ["title"]).
+    assert codes_of(engine.code(note)) == expected
