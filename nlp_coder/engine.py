@@ -66,6 +66,10 @@ class Engine:
         self._methods = frozenset(methods | {c.id for c in lex.concepts.values() if c.kind == "action"
                                              and any(i in methods for i in c.implies or ())})
         self._weights = {c.id: c.weight for c in lex.concepts.values() if c.weight != 1.0}
+        # Actions that put a device in (insertion, implantation and their kinds).
+        put_in = {"action.insertion", "action.implantation", "action.introduction"}
+        self._placing = frozenset(c.id for c in lex.concepts.values() if c.kind == "action" and (
+            c.id in put_in or any(a in put_in for a in lex.ancestors(c.id))))
         g = lex.concepts.get("qualifier.image_guidance")
         self._guidance = frozenset(t.lower() for t in (g.terms if g else ()) if " " not in t)
         self._self_sited = frozenset(
@@ -175,7 +179,7 @@ class Engine:
         if answer_text:
             spans = _with_answer_section(spans, len(clean), len(full))
         analysis = analyse(doc, SectionIndex(spans), self.context, self._weights, self._self_sited, text=full,
-                           guidance=self._guidance)
+                           guidance=self._guidance, placing=self._placing)
         self._drop_device_parts(analysis)
         mentions = analysis.mentions
         if len(mentions) > self.max_mentions:

@@ -123,7 +123,7 @@ def _resolve(spans: list, side_skip: set[tuple[int, int, str]] | frozenset = fro
 def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
             weights: dict[str, float] | None = None,
             self_sited: frozenset[str] = frozenset(), text: str | None = None,
-            guidance: frozenset[str] = frozenset()) -> Analysis:
+            guidance: frozenset[str] = frozenset(), placing: frozenset[str] = frozenset()) -> Analysis:
     """Concept hits with section and context, grouped into procedure mentions.
 
     ``weights`` are the lexicon weights of concepts: in narrative text an action makes a procedure
@@ -202,8 +202,9 @@ def analyse(doc: Doc, sections: SectionIndex, ctx: ContextFinder,
             sec = shits[0].section
             anchors = [h for h in shits if h.kind in ANCHOR_KINDS and "indication" not in h.context]
             # A named procedure that names only a device yields to an action just before it:
-            # "removal of ureteric stent" is a removal, not the index's stent insertion.
-            actions = [a for a in anchors if a.kind == "action"]
+            # "removal of ureteric stent" is a removal, not the index's stent insertion. Putting
+            # the device in is what the named procedure already means ("insertion of pacemaker").
+            actions = [a for a in anchors if a.kind == "action" and a.id not in placing]
             anchors = [a for a in anchors if not (
                 a.kind == PROCEDURE_LABEL and _names_only_device(a, shits)
                 and any(_governs(doc, x, a, shits) for x in actions))]

@@ -203,3 +203,12 @@ def test_a_methods_y_code_follows_whether_the_code_is_about_a_lesion(engine, not
 def test_after_an_operation_in_a_title_names_the_earlier_one(engine, note, expected):
     # context/triggers.jsonl: a trigger can be limited to some sections ("sections": ["title"]).
     assert codes_of(engine.code(note)) == expected
+
+
+@pytest.mark.parametrize("note,expected_first", [
+    pytest.param("Implantation of a cardiac resynchronisation therapy defibrillator", "K59.6",
+                 id="putting-in-keeps-the-named-device-procedure"),
+    pytest.param("Removal of ureteric stent", "M29.3", id="taking-out-does-not"),
+])
+def test_a_named_device_procedure_governed_by_an_action(engine, note, expected_first):
+    assert codes_of(engine.code(note))[0] == expected_first
