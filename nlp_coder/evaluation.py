@@ -108,7 +108,11 @@ def _read_jsonl_cases(path: Path) -> list[Case]:
                 row = json.loads(line)
                 text = row["text"]
                 codes = list(row["codes_all"])
-                one_of = [list(g) for g in row.get("codes_one_of", [])]
+                groups = row.get("codes_one_of", [])
+                if not isinstance(groups, list) or not all(
+                        isinstance(g, list) and all(isinstance(c, str) for c in g) for g in groups):
+                    raise TypeError("codes_one_of must be a list of groups, each a list of codes")
+                one_of = [list(g) for g in groups]
                 if not isinstance(text, str) or not all(isinstance(c, str) for c in codes):
                     raise TypeError("text must be a string and codes_all a list of codes")
             except (ValueError, KeyError, TypeError) as exc:

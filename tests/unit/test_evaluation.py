@@ -54,3 +54,13 @@ def test_drift_credits_a_method_code_the_newer_more_specific_code_carries(engine
     out = Scorer(engine).score(case, _result("D22.4"))
     assert out.tp_units["strict"] == 0
     assert out.tp_units["drift"] == 2  # D22.2 (successor) and Y40.3 (carried); not the approach
+
+
+def test_a_flat_codes_one_of_is_an_error_naming_the_line(tmp_path: Path):
+    import pytest
+    f = tmp_path / "cases.jsonl"
+    f.write_text('{"id": "a", "text": "x", "codes_all": ["W40.1"]}\n'
+                 '{"id": "b", "text": "y", "codes_all": ["K35.2"], "codes_one_of": ["Y53.1", "Y53.4"]}\n',
+                 encoding="utf-8")
+    with pytest.raises(ValueError, match=r"cases.jsonl:2: bad case \(codes_one_of must be a list of groups"):
+        read_cases(f)
