@@ -48,9 +48,20 @@ _REGION_SIZE = {"C": 7, "T": 12, "L": 5, "S": 5}
 _LEVELS_ANSWER = re.compile(r"\b(one|two|three|four|five|1|2|3|4|5)\b(?: or more)? levels?\b", re.I)
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5,
                  "single": 1}
-# Levels counted in words in the performed text: "at two levels", "a single-level fusion",
-# "one vertebra was treated", "two discs".
-_LEVELS_WORDS = re.compile(r"\b(one|two|three|four|five|single|[1-5])[- ](?:levels?|vertebrae|vertebra|vertebral bodies|vertebral body|discs?)\b", re.I)
+# A number in words before what it counts (the rule's counted_words): "at two levels",
+# "a single-level fusion", "one vertebra was treated".
+_NUMBER_BEFORE = r"\b(one|two|three|four|five|single|[1-5])[- ]"
+_counting_patterns: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def _counting(words: tuple[str, ...]) -> re.Pattern[str]:
+    pat = _counting_patterns.get(words)
+    if pat is None:
+        alts = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        pat = _counting_patterns[words] = re.compile(_NUMBER_BEFORE + f"(?:{alts})\\b", re.I)
+    return pat
+
+
 _REGIONS = "CTLS"
 
 
@@ -60,7 +71,7 @@ def _vertebra_index(region: str, number: int) -> int | None:
     return sum(_REGION_SIZE[r] for r in _REGIONS[: _REGIONS.index(region)]) + number
 
 
-def spinal_levels(analysis: Analysis) -> int:
+def spinal_levels(analysis: Analysis, counted_words: tuple[str, ...] = ()) -> int:
     """The number of distinct intervertebral levels named in the performed parts of the note
     ("L4/5" one, "L3/4 and L4/5" two, "L4-S1" two; else in words, "at two levels"); indications
     and history do not count."""
@@ -79,7 +90,7 @@ def spinal_levels(analysis: Analysis) -> int:
         levels.update(range(a, b))  # level k is the disc between vertebrae k and k + 1
     if levels:
         return len(levels)
-    for m in _LEVELS_WORDS.finditer(analysis.text):
+    for m in (_counting(counted_words).finditer(analysis.text) if counted_words else ()):
         if analysis.sections.at(m.start()).category in PERFORMED_CATEGORIES:
             return _NUMBER_WORDS[m.group(1).lower()]
     return 0
@@ -597,7 +608,7 @@ class Assembler:
         for lr in lex.levels:
             if not _matches(top.code, lr.scope):
                 continue
-            n = spinal_levels(analysis)
+            n = spinal_levels(analysis, tuple(lr.counted_words))
             code = self.usable_code(lr.codes.get(str(min(n, 3)), "")) if n else None
             if code:
                 codes.append(self._sub(code, "other", gi, "local", conf, [m.anchor], note_length,

@@ -203,28 +203,29 @@ class CodeIndex:
         # the method says what the note says, where a code on another organ does not (organ first).
         # Only when no code of the organ names the method itself (panretinal laser
         # photocoagulation is a retina code), and only for codes that name no other action.
-        method_feats = {f: 1.0 for f in core_w if f in methods}
-        completion = numpy.zeros(len(self.entries))
-        if method_feats and own_sites:
+        method_feats = {f: 1.0 for f in core_w if f in methods} if own_sites else {}
+        explained_all = expl / core_total
+        completion = None
+        if method_feats:
             completion = fx.get("method_completes", 0.8) * sum(core_w[f] for f in method_feats) / core_total * (
                 (self.kind > 0) & (self.kind < 3) & ~self.has_action)
-        explained_all = expl / core_total
         # Only codes the mention covers at all can rank: everything below runs on those rows.
-        idx = numpy.flatnonzero(self.eligible & (cover > 0) & (explained_all + completion > 0))
+        covered = explained_all if completion is None else explained_all + completion
+        idx = numpy.flatnonzero(self.eligible & (cover > 0) & (covered > 0))
         if not len(idx):
             return []
+        # Codes on the note's own site or a part of it (not a broader region).
+        part = self.site_m.dot(self._vec({s: 1.0 for s in own_sites}))[idx] > 0 if own_sites else None
         hit = None
         if sites:
             # The code names the note's site, a broader one, or a part of it; a sibling organ
             # of the same system (liver and gastro-oesophageal junction) is another organ.
             hit = self.own_site_m.dot(self._vec({s: 1.0 for s in sites}))[idx] > 0
-            if own_sites:
-                hit |= self.site_m.dot(self._vec({s: 1.0 for s in own_sites}))[idx] > 0
-        if method_feats and own_sites:
-            # Codes on the organ itself or a part of it (not a broader region) that name the method.
-            organ = self.site_m.dot(self._vec({s: 1.0 for s in own_sites}))[idx] > 0
-            if not numpy.any(organ & (self.title_m.dot(self._vec(method_feats))[idx] > 0)):
-                explained_all = explained_all + completion
+            if part is not None:
+                hit |= part
+        if completion is not None and part is not None and not numpy.any(
+                part & (self.title_m.dot(self._vec(method_feats))[idx] > 0)):
+            explained_all = explained_all + completion
         cover, explained = cover[idx], explained_all[idx]
         kind = self.kind[idx]
         # A stated method or qualifier that no title of the classification uses ("electrotherapy")

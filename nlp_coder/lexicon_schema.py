@@ -264,6 +264,7 @@ class LevelsRule(_Rule):
     codes: dict[str, str]
     answers: dict[str, str] = {}   # the wording offered to the coder for each count ("two levels")
     unspecified: str = ""          # the code when the note names no level (V55.9); the coder is still asked
+    counted_words: list[str] = []  # what a number in words counts ("two levels", "one vertebra")
 
     _v_unspecified = field_validator("unspecified")(lambda v: _check_code(v) if v else v)
 
